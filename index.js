@@ -1,0 +1,13 @@
+'use strict'
+// durable-fs: crash-safe atomic file writes and race-free lock files for Node.js.
+// Public API; each area lives in lib/<area>.js, the backend is chosen in lib/binding.js.
+
+const { backend } = require('./lib/binding')
+const write = require('./lib/write')
+
+module.exports.backend = backend
+module.exports.atomicWriteFile = write.atomicWriteFile
+module.exports.atomicWriteFileSync = write.atomicWriteFileSync
+module.exports.secureWriteFile = write.secureWriteFile
+module.exports.secureWriteFileSync = write.secureWriteFileSync
+module.exports.sweepTempFilesSync = write.sweepTempFilesSync
