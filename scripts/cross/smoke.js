@@ -60,6 +60,30 @@ async function main () {
   await check('ENOENT for a missing directory, Node-style error', async () => {
     await assert.rejects(dfs.atomicWriteFile(path.join(dir, 'missing', 'f'), 'x'), (e) => e.code === 'ENOENT' && typeof e.syscall === 'string')
   })
+  await check('20 concurrent writes of one path: the last wins, no temp file left', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => dfs.atomicWriteFile(f, `v${i}`)))
+    assert.strictEqual(fs.readFileSync(f, 'utf8'), 'v19')
+    assert.deepStrictEqual(fs.readdirSync(dir), ['data.json'])
+  })
+  await check('a reader that closes the target within the retry window does not fail the write', async () => {
+    // On Windows the rename is retried for up to 1 s while another handle holds the target
+    // (antivirus, indexers); elsewhere an open reader never blocks a rename.
+    const fd = fs.openSync(f, 'r')
+    const closing = new Promise((resolve) => setTimeout(() => { fs.closeSync(fd); resolve() }, 150))
+    await Promise.all([dfs.atomicWriteFile(f, 'after reader'), closing])
+    assert.strictEqual(fs.readFileSync(f, 'utf8'), 'after reader')
+  })
+  await check('mkdir: true creates missing parents; sweepTempFilesSync counts', async () => {
+    const nested = path.join(dir, 'a', 'b', 'c.txt')
+    await dfs.atomicWriteFile(nested, 'deep', { mkdir: true })
+    assert.strictEqual(fs.readFileSync(nested, 'utf8'), 'deep')
+    const stale = path.join(dir, 'a', 'b', '.c.txt.0123456789abcdef.dfstmp')
+    fs.writeFileSync(stale, 'left by a crash')
+    fs.utimesSync(stale, new Date(0), new Date(0))
+    assert.strictEqual(dfs.sweepTempFilesSync(path.join(dir, 'a', 'b')), 1)
+    assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'a', 'b')), ['c.txt'])
+    fs.rmSync(path.join(dir, 'a'), { recursive: true })
+  })
   await check('lock + release', async () => {
     const lockPath = path.join(dir, 'data.json.lock')
     if (typeof dfs.withRegistryLock === 'function') {
