@@ -13,11 +13,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/cross-env.sh
 source scripts/lib/cross-env.sh
-if ! cross_ready; then
-  echo "build:all: cross toolchains missing; install them with: DURABLE_FS_CROSS=1 npm run setup" >&2
-  exit 1
+# On a macOS host (the release workflow's macOS runner) the darwin targets use Apple's toolchain.
+host_os=$(uname -s)
+if [ "$host_os" != Darwin ]; then
+  if ! cross_build_ready; then
+    echo "build:all: cross toolchains missing; install them with: DURABLE_FS_CROSS=1 npm run setup" >&2
+    exit 1
+  fi
+  cross_path
 fi
-cross_path
 
 # platform            rust target                         how
 TARGETS="
@@ -73,7 +77,11 @@ while read -r platform target how; do
         aarch64-apple-darwin) export MACOSX_DEPLOYMENT_TARGET=$MACOSX_DEPLOYMENT_TARGET_aarch64 ;;
         *) unset MACOSX_DEPLOYMENT_TARGET ;;
       esac
-      napi_build "$out" "$target" -x
+      if [ "$host_os" = Darwin ] && [[ $target == *-apple-darwin ]]; then
+        napi_build "$out" "$target"
+      else
+        napi_build "$out" "$target" -x
+      fi
       ;;
     mingw)
       LIBNODE_PATH=$(libnode_stub) napi_build "$out" "$target"

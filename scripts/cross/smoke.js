@@ -1,6 +1,7 @@
 'use strict'
 // Platform smoke test, run by scripts/test-platforms.sh with a foreign Node (wine, qemu) on a staged
-// copy of the package: the native backend loads, writes, reads back, applies the mode, and takes
+// copy of the package, and by the workflows on Windows runners: the backend (DURABLE_FS_BACKEND,
+// default native) loads, writes, reads back, applies the mode, and takes
 // and releases a lock when the lock API is present (else that check says it is skipped). Prints one
 // line per check and a closing "N passed, N failed, N skipped" line; exits 1 on any failure.
 const fs = require('node:fs')
@@ -27,11 +28,11 @@ async function check (name, fn) {
 }
 
 async function main () {
-  process.env.DURABLE_FS_BACKEND = process.env.DURABLE_FS_BACKEND || 'native'
+  const want = (process.env.DURABLE_FS_BACKEND = process.env.DURABLE_FS_BACKEND || 'native')
   let dfs
-  await check('loads the native addon', () => {
+  await check(`loads the ${want} backend`, () => {
     dfs = require(path.resolve(pkg))
-    assert.strictEqual(dfs.backend, 'native')
+    assert.strictEqual(dfs.backend, want)
     return `${process.platform}-${process.arch}, node ${process.version}`
   })
   if (!dfs) return

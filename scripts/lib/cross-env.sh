@@ -1,5 +1,6 @@
-# Shared by scripts/setup.d/50-cross.sh, scripts/build-all.sh and scripts/test-platforms.sh:
-# where the cross tools live and which versions are used. Source it from the repository root.
+# Shared by scripts/setup.d/50-cross.sh, scripts/build-all.sh, scripts/test-platforms.sh and
+# scripts/ci-platforms.sh: where the cross tools live and which versions are used. Source it from
+# the repository root.
 # shellcheck shell=bash
 CROSS_DIR="$PWD/.cross"
 CROSS_VENV="$CROSS_DIR/venv"
@@ -14,11 +15,19 @@ CROSS_RUST_TARGETS=(
   x86_64-apple-darwin aarch64-apple-darwin
   x86_64-pc-windows-gnu
 )
-# True when everything 50-cross.sh installs is already present.
-cross_ready () {
-  [ -x "$CROSS_VENV/bin/cargo-zigbuild" ] && [ -e "$CROSS_NODE_ARM64_DIR/.ok" ] && [ -e "$CROSS_NODE_WIN_DIR/.ok" ] &&
-    command -v x86_64-w64-mingw32-gcc >/dev/null && command -v qemu-aarch64-static >/dev/null && command -v wine >/dev/null &&
+# Debian packages: to build (mingw-w64 for Windows; zig comes from PyPI), and to run the tests.
+CROSS_APT_BUILD=(gcc-mingw-w64-x86-64 file binutils-aarch64-linux-gnu)
+CROSS_APT_TEST=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user-static binfmt-support wine wine64)
+
+# What build-all.sh needs: zig + cargo-zigbuild, mingw-w64, the rustup targets.
+cross_build_ready () {
+  [ -x "$CROSS_VENV/bin/cargo-zigbuild" ] && [ -x "$CROSS_DIR/bin/zig" ] && command -v x86_64-w64-mingw32-gcc >/dev/null &&
     [ "$(rustup target list --installed | grep -cxF -f <(printf '%s\n' "${CROSS_RUST_TARGETS[@]}"))" = "${#CROSS_RUST_TARGETS[@]}" ]
+}
+# And what test-platforms.sh runs them with: qemu-user, wine, the arm64 and Windows Node builds.
+cross_ready () {
+  cross_build_ready && [ -e "$CROSS_NODE_ARM64_DIR/.ok" ] && [ -e "$CROSS_NODE_WIN_DIR/.ok" ] &&
+    command -v qemu-aarch64-static >/dev/null && command -v wine >/dev/null
 }
 # PATH with zig and cargo-zigbuild in front.
 cross_path () {
