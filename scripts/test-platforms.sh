@@ -9,7 +9,8 @@
 #   linux-arm64-gnu the node test suite (all but strace and crash-kill; PLATFORM_TESTS="a.test.js ..."
 #                  picks files) under qemu-user with the official arm64 Node from npm (binfmt_misc so
 #                  node --test can spawn children), and scripts/cross/smoke.js under qemu-aarch64-static
-#   win32-x64-msvc scripts/cross/smoke.js under wine with the official Windows Node from npm
+#   win32-x64-msvc scripts/cross/smoke.js under wine with the official Windows Node from npm, and the
+#                  same smoke test on the wasm fallback when wasm/ is built
 #   musl, darwin   no Node that runs here: the binary checks only
 # Each check prints "ok", "FAIL" or "skip <reason>"; the last line is "N passed, N failed, N skipped".
 set -uo pipefail
@@ -196,6 +197,16 @@ elif [ -f "$(bin win32-x64-msvc)" ]; then
     grep -E '^(ok|skip|FAIL) ' "$WORK/win.log" | sed 's/^/       /'
   else
     cat "$WORK/win.log"; tail -5 "$WORK/win.err"; fail "win32-x64-msvc: smoke.js under wine"
+  fi
+  # The WebAssembly fallback on Windows (its Fs splits paths on \ and skips the directory fsync).
+  if [ -f "$d/wasm/durable_fs_wasm.js" ]; then
+    if (cd "$d" && DURABLE_FS_BACKEND=wasm timeout 300 wine node.exe smoke.js . > "$WORK/win-wasm.log" 2> "$WORK/win-wasm.err" </dev/null; exit $?); then
+      ok "win32 wasm fallback: smoke.js under wine: $(tail -1 "$WORK/win-wasm.log")"
+    else
+      cat "$WORK/win-wasm.log"; tail -5 "$WORK/win-wasm.err"; fail "win32 wasm fallback: smoke.js under wine"
+    fi
+  else
+    skip "win32 wasm fallback: wasm/ is not built on this checkout (scripts/build-wasm.sh)"
   fi
 fi
 
