@@ -224,3 +224,8 @@ test('npm pack + install the main package alone: require and import fall back to
     fs.rmSync(work, { recursive: true, force: true })
   }
 })
+
+test('npm/<platform>/package.json: names, version, os/cpu/libc match the platform and package.json', { skip: BACKEND !== 'native' && 'runs in the native pass' }, () => {
+  assert.deepStrictEqual(npmPackages.check(false), [])
+  assert.deepStrictEqual(npmPackages.platforms(), ['darwin-arm64', 'darwin-x64', 'linux-arm64-gnu', 'linux-arm64-musl', 'linux-x64-gnu', 'linux-x64-musl', 'win32-x64-msvc'])
+})
