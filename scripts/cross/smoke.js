@@ -8,6 +8,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const assert = require('node:assert')
+const { spawnSync } = require('node:child_process')
 
 const pkg = process.argv[2] || '.'
 const results = []
@@ -93,7 +94,7 @@ async function main () {
     fs.rmSync(path.join(dir, 'a'), { recursive: true })
   })
   await check('lock + release', async () => {
-    const lockPath = path.join(dir, 'data.json.lock')
+    const lockPath = path.join(dir, 'registry.lock')
     if (typeof dfs.withRegistryLock === 'function') {
       let inside = false
       await dfs.withRegistryLock(async () => {
@@ -102,14 +103,35 @@ async function main () {
       }, { lockPath })
       assert.ok(inside)
       assert.ok(!fs.existsSync(lockPath), 'lock file removed on release')
-      return 'withRegistryLock'
     }
-    if (typeof dfs.lock === 'function') {
-      const release = await dfs.lock(f)
+    if (typeof dfs.lock !== 'function') {
+      return typeof dfs.withRegistryLock === 'function' ? 'withRegistryLock' : { skip: 'this build exports no lock API (withRegistryLock / lock) yet' }
+    }
+    const release = await dfs.lock(f)
+    assert.ok(fs.existsSync(`${f}.lock`), 'lock file exists while held')
+    await release()
+    assert.ok(!fs.existsSync(`${f}.lock`), 'lock file removed on release')
+    return 'withRegistryLock, lock()'
+  })
+  await check('lock excludes another process, and is free for it after release', async () => {
+    if (typeof dfs.lock !== 'function') return { skip: 'this build exports no lock() yet' }
+    // The other process tries once (timeoutMs: 0) and prints the outcome.
+    const child = `const dfs = require(${JSON.stringify(path.resolve(pkg))})
+      dfs.lock(${JSON.stringify(f)}, { timeoutMs: 0 }).then((r) => r().then(() => console.log('acquired')), (e) => console.log(e.code))`
+    const tryFromChild = () => {
+      const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', env: process.env, timeout: 60000 })
+      if (r.error || r.status !== 0) throw new Error(`child: ${r.error || r.stderr}`)
+      return r.stdout.trim()
+    }
+    const probe = spawnSync(process.execPath, ['-e', '0'])
+    if (probe.error || probe.status !== 0) return { skip: `this Node cannot start a child process here (${probe.error || probe.status})` }
+    const release = await dfs.lock(f)
+    try {
+      assert.strictEqual(tryFromChild(), 'ELOCKED', 'another process cannot take a held lock')
+    } finally {
       await release()
-      return 'lock()'
     }
-    return { skip: 'this build exports no lock API (withRegistryLock / lock) yet' }
+    assert.strictEqual(tryFromChild(), 'acquired', 'the lock is free for another process after release')
   })
   fs.rmSync(dir, { recursive: true, force: true })
 }
