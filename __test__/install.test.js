@@ -74,48 +74,51 @@ function declaredExports (dts) {
 function mainTs (exportsMap) {
   const names = [...exportsMap.keys()]
   const fns = names.filter((n) => exportsMap.get(n) !== 'const')
-  return `import assert from 'node:assert'
-import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
-import defaultApi from 'durable-fs'
+  return `import nodeAssert from 'node:assert'
+import * as nodeFs from 'node:fs'
+import * as nodeOs from 'node:os'
+import * as nodePath from 'node:path'
+import durableFsDefault from 'durable-fs'
 import type { AtomicWriteOptions, DurableFsError } from 'durable-fs'
 import { ${names.join(', ')} } from 'durable-fs'
 
-// Generated from index.d.ts: every declared function is a function in the ESM named exports too.
-const functions: Record<string, (...args: never[]) => unknown> = { ${fns.join(', ')} }
-for (const [name, f] of Object.entries(functions)) {
-  assert.strictEqual(typeof f, 'function', name + ' is exported by index.mjs')
-  assert.strictEqual(f, (defaultApi as unknown as Record<string, unknown>)[name], name + ' is the same in the default export')
+// In a block, so its locals never clash with an imported name.
+{
+  // Generated from index.d.ts: every declared function is a function in the ESM named exports too.
+  const functions: Record<string, (...args: never[]) => unknown> = { ${fns.join(', ')} }
+  for (const [name, f] of Object.entries(functions)) {
+    nodeAssert.strictEqual(typeof f, 'function', name + ' is exported by index.mjs')
+    nodeAssert.strictEqual(f, (durableFsDefault as unknown as Record<string, unknown>)[name], name + ' is the same in the default export')
+  }
+
+  const expected = process.env.EXPECT_BACKEND
+  const live: 'native' | 'wasm' = backend
+  nodeAssert.strictEqual(live, expected)
+
+  const dir = nodeFs.mkdtempSync(nodePath.join(nodeOs.tmpdir(), 'dfs-installed-'))
+  const secret = nodePath.join(dir, 'secret')
+  await atomicWriteFile(secret, 'x', 0o600)
+  nodeAssert.strictEqual(nodeFs.readFileSync(secret, 'utf8'), 'x')
+  if (process.platform !== 'win32') nodeAssert.strictEqual(nodeFs.statSync(secret).mode & 0o777, 0o600, 'atomicWriteFile(p, "x", 0o600) leaves a 0600 file')
+
+  const opts: AtomicWriteOptions = { mode: 0o640, fsync: true, mkdir: true, encoding: 'utf8' }
+  const nested = nodePath.join(dir, 'a', 'b', 'f.json')
+  await atomicWriteFile(nested, JSON.stringify({ ok: true }), opts)
+  nodeAssert.deepStrictEqual(JSON.parse(nodeFs.readFileSync(nested, 'utf8')), { ok: true })
+  atomicWriteFileSync(nested, new Uint16Array([0x4242]), { fsync: false })
+  nodeAssert.strictEqual(nodeFs.readFileSync(nested, 'latin1'), 'BB')
+  await secureWriteFile(nodePath.join(dir, 's1'), Buffer.from('s1'))
+  secureWriteFileSync(nodePath.join(dir, 's2'), 's2', '600')
+  if (process.platform !== 'win32') nodeAssert.strictEqual(nodeFs.statSync(nodePath.join(dir, 's2')).mode & 0o777, 0o600)
+  const swept: number = sweepTempFilesSync(dir, 0)
+  nodeAssert.strictEqual(swept, 0)
+  await nodeAssert.rejects(atomicWriteFile(nodePath.join(dir, 'missing', 'f'), 'y'), (e: unknown) => {
+    const err = e as DurableFsError
+    return err.code === 'ENOENT' && typeof err.syscall === 'string'
+  })
+  nodeFs.rmSync(dir, { recursive: true, force: true })
+  console.log(JSON.stringify({ backend: live, functions: Object.keys(functions).length }))
 }
-
-const expected = process.env.EXPECT_BACKEND
-const live: 'native' | 'wasm' = backend
-assert.strictEqual(live, expected)
-
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-installed-'))
-const secret = path.join(dir, 'secret')
-await atomicWriteFile(secret, 'x', 0o600)
-assert.strictEqual(fs.readFileSync(secret, 'utf8'), 'x')
-if (process.platform !== 'win32') assert.strictEqual(fs.statSync(secret).mode & 0o777, 0o600, 'atomicWriteFile(p, "x", 0o600) leaves a 0600 file')
-
-const opts: AtomicWriteOptions = { mode: 0o640, fsync: true, mkdir: true, encoding: 'utf8' }
-const nested = path.join(dir, 'a', 'b', 'f.json')
-await atomicWriteFile(nested, JSON.stringify({ ok: true }), opts)
-assert.deepStrictEqual(JSON.parse(fs.readFileSync(nested, 'utf8')), { ok: true })
-atomicWriteFileSync(nested, new Uint16Array([0x4242]), { fsync: false })
-assert.strictEqual(fs.readFileSync(nested, 'latin1'), 'BB')
-await secureWriteFile(path.join(dir, 's1'), Buffer.from('s1'))
-secureWriteFileSync(path.join(dir, 's2'), 's2', '600')
-if (process.platform !== 'win32') assert.strictEqual(fs.statSync(path.join(dir, 's2')).mode & 0o777, 0o600)
-const swept: number = sweepTempFilesSync(dir, 0)
-assert.strictEqual(swept, 0)
-await assert.rejects(atomicWriteFile(path.join(dir, 'missing', 'f'), 'y'), (e: unknown) => {
-  const err = e as DurableFsError
-  return err.code === 'ENOENT' && typeof err.syscall === 'string'
-})
-fs.rmSync(dir, { recursive: true, force: true })
-console.log(JSON.stringify({ backend: live, functions: Object.keys(functions).length }))
 `
 }
 

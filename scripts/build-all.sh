@@ -42,11 +42,13 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=-crt
 want=("$@")
 wanted () { [ ${#want[@]} -eq 0 ] || printf '%s\n' "${want[@]}" | grep -qx "$1"; }
 
-napi_build () { # output dir (npm/<platform>), target, extra args... (--dts is relative to the output dir)
+napi_build () { # output dir (npm/<platform>), target, extra args...
   local out=$1 target=$2
   shift 2
+  # The generated types (--dts, relative to the output dir) are lib/native.d.ts's business: dropped.
   npx napi build --platform --release --manifest-path crates/napi/Cargo.toml --package-json-path package.json \
-    --target "$target" -o "$out" --no-js --dts ../../target/cross-out/native.d.ts "$@"
+    --target "$target" -o "$out" --no-js --dts .native.d.ts "$@"
+  rm -f "$out/.native.d.ts"
 }
 
 # napi-build links windows-gnu builds with -lnode and needs a libnode.dll to exist; nothing is
