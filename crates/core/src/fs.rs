@@ -131,6 +131,13 @@ pub trait Fs {
     fn windows(&self) -> bool {
         false
     }
+    /// The group-commit coordinators this file system's writes share directory fsyncs through
+    /// (see [`crate::group`]). `None` (the default): every write fsyncs its directory itself. The
+    /// real OS returns the process-wide [`crate::group::DirSyncGroups::global`]; a simulator may
+    /// return its own to explore group commit.
+    fn dir_sync_group(&self) -> Option<&crate::group::DirSyncGroups> {
+        None
+    }
 }
 
 /// Path helpers that understand both separators where the file system is Windows'.

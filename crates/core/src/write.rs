@@ -9,7 +9,8 @@
 //! fsync(tmp)                           data and mode durable before the name points at them
 //! close(tmp)
 //! rename(tmp, target)                  the atomic switch
-//! fsync(dir)                           the switch itself durable (skipped on Windows)
+//! fsync(dir)                           the switch itself durable (skipped on Windows); shared by
+//!                                      writes in flight together into one directory (crate::group)
 //! ```
 //!
 //! Any failure before the rename closes and unlinks the temp file and returns the first error: the
@@ -151,9 +152,23 @@ pub fn commit<F: Fs>(fs: &F, p: &Prepared, tmp: &str, opts: &WriteOptions) -> Re
         return Err(Error { path: Some(p.requested.clone()), dest: None, ..e });
     }
     if opts.fsync {
-        sync_dir(fs, &p.dir).map_err(|e| at(e, &p.requested))?;
+        sync_dir_shared(fs, &p.dir).map_err(|e| at(e, &p.requested))?;
     }
     Ok(())
+}
+
+/// [`sync_dir`] through the file system's group-commit coordinator when it has one
+/// ([`Fs::dir_sync_group`]): returns once a directory fsync that started after this call has
+/// completed, so writes in flight together into one directory share fsyncs. Alone, it runs one
+/// [`sync_dir`], exactly as without the group.
+pub fn sync_dir_shared<F: Fs>(fs: &F, dir: &str) -> Result<()> {
+    if fs.windows() {
+        return Ok(());
+    }
+    match fs.dir_sync_group() {
+        Some(group) => group.sync(dir, || sync_dir(fs, dir)),
+        None => sync_dir(fs, dir),
+    }
 }
 
 /// Fsyncs a directory, tolerating file systems that cannot (`EINVAL`, `ENOTSUP`), and doing

@@ -280,6 +280,10 @@ impl Fs for OsFs {
     fn kernel_locks(&self) -> bool {
         true
     }
+
+    fn dir_sync_group(&self) -> Option<&crate::group::DirSyncGroups> {
+        Some(crate::group::DirSyncGroups::global())
+    }
 }
 
 #[cfg(test)]
