@@ -6,7 +6,8 @@
 //
 // Scenarios: tmpfs (mounted here when root, else the temp directory, as the output says) and the
 // disk (the temp directory); 1 KiB, 64 KiB and 1 MiB; sequential; 64 in flight to 64 files in one
-// directory; 64 in flight to one file (checking the last issued write wins). Each writer runs for
+// directory (64 lanes, each rewriting its file as soon as its previous write resolved); 64 in
+// flight to one file (waves of 64 issued together, checking after each that the last issued won). Each writer runs for
 // about MS milliseconds per round (at least one wave); figures are medians over the rounds.
 
 const fs = require('node:fs')
@@ -106,15 +107,26 @@ async function runJs (w, sc, dir, bufs, budget) {
         lat.push(Number(now() - s))
       } while (elapsed() < budget || lat.length < 5)
     }
-  } else {
-    const one = sc.mode === 'one64'
-    const files = Array.from({ length: 64 }, (_, i) => path.join(dir, one ? 'one' : `f${i}`))
-    do {
-      await Promise.all(files.map((f, i) => {
+  } else if (sc.mode === 'files64') {
+    // 64 lanes, each rewriting its own file: always 64 writes in flight.
+    await Promise.all(Array.from({ length: 64 }, async (_, i) => {
+      const f = path.join(dir, `f${i}`)
+      do {
         const s = now()
-        return w.write(f, bufs[i]).then(() => lat.push(Number(now() - s)))
+        await w.write(f, bufs[i])
+        lat.push(Number(now() - s))
+      } while (elapsed() < budget)
+    }))
+  } else {
+    // Waves of 64 writes to one file, issued together; after each wave the file must hold the
+    // last issued data.
+    const f = path.join(dir, 'one')
+    do {
+      await Promise.all(bufs.map((b) => {
+        const s = now()
+        return w.write(f, b).then(() => lat.push(Number(now() - s)))
       }))
-      if (one && !fs.readFileSync(files[63]).equals(bufs[63])) lastWins = false
+      if (!fs.readFileSync(f).equals(bufs[63])) lastWins = false
     } while (elapsed() < budget)
   }
   const secs = elapsed() / 1000
