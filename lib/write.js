@@ -3,20 +3,13 @@
 
 const path = require('node:path')
 const { binding } = require('./binding')
-const { call, fromBinding } = require('./errors')
+const { call } = require('./errors')
 const queue = require('./queue')
+const { writeNative } = require('./pool')
 const { toPath, toBytes, writeOptions, toMode } = require('./args')
 
 // Same-path writes from this process run one at a time, in call order; queued ones coalesce to
-// the newest (lib/queue.js).
-function writeNative (job) {
-  return binding.writeFile(job.path, job.bytes, job.native).then(undefined, rethrow)
-}
-
-function rethrow (err) {
-  throw fromBinding(err)
-}
-
+// the newest (lib/queue.js); lib/pool.js runs them on the libuv pool.
 // A waiting job replaced by a newer one. An older caller that asked for durability is never
 // answered by a non-durable write.
 function mergeJobs (waiting, job) {

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! prepare every entry                  (validation, symlinks, existing mode and owner)
-//! for each entry: open temp O_EXCL, write, fchown, fchmod, fsync, close
+//! for each entry: open temp O_EXCL, write, fchown, fchmod, start writeback (Linux: sync_file_range)
+//! for each entry: fsync, close         (the data of all went to the device together)
 //! for each entry, in order: rename(temp, target)
 //! for each distinct directory: fsync(dir)       (shared with concurrent writers: crate::group)
 //! ```
@@ -19,10 +20,12 @@
 //!   such error is returned (as for a single write).
 //!
 //! A target named twice is written twice, in order: the later entry wins.
+//!
+//! [`atomic_write_each`] runs independent writes the same way, each with its own result.
 
 use crate::error::{Error, Result};
 use crate::fs::Fs;
-use crate::write::{prepare, sync_dir_shared, write_temp, Prepared, WriteOptions};
+use crate::write::{prepare, stage_temp, sync_dir_shared, sync_temp, Prepared, WriteOptions};
 
 /// One file of a batch.
 #[derive(Debug, Clone, Copy)]
@@ -42,17 +45,39 @@ pub fn atomic_write_many<F: Fs>(fs: &F, entries: &[Entry<'_>], opts: &WriteOptio
         let o = WriteOptions { mode: e.mode.or(opts.mode), ..opts.clone() };
         prepared.push((prepare(fs, e.path, &o)?, o));
     }
-    let mut temps: Vec<String> = Vec::with_capacity(n);
+    let mut staged: Vec<(String, F::File)> = Vec::with_capacity(n);
+    let mut failure = None;
     for ((p, o), e) in prepared.iter().zip(entries) {
-        match write_temp(fs, p, e.data, o) {
-            Ok(t) => temps.push(t),
-            Err(err) => {
-                for t in &temps {
-                    let _ = fs.unlink(t);
+        match stage_temp(fs, p, e.data) {
+            Ok((t, f)) => {
+                if o.fsync {
+                    fs.start_writeback(&f);
                 }
-                return Err(err);
+                staged.push((t, f));
+            }
+            Err(err) => {
+                failure = Some(err);
+                break;
             }
         }
+    }
+    let mut temps: Vec<String> = Vec::with_capacity(n);
+    for ((p, o), (t, f)) in prepared.iter().zip(staged) {
+        if failure.is_some() {
+            let _ = fs.close(f);
+            let _ = fs.unlink(&t);
+            continue;
+        }
+        match sync_temp(fs, p, &t, f, o) {
+            Ok(()) => temps.push(t),
+            Err(err) => failure = Some(err),
+        }
+    }
+    if let Some(err) = failure {
+        for t in &temps {
+            let _ = fs.unlink(t);
+        }
+        return Err(err);
     }
     let mut dirs: Vec<&str> = Vec::new();
     let mut failed: Option<Error> = None;
@@ -86,6 +111,65 @@ pub fn atomic_write_many<F: Fs>(fs: &F, entries: &[Entry<'_>], opts: &WriteOptio
         (Some(e), _) | (None, Some(e)) => Err(e),
         (None, None) => Ok(()),
     }
+}
+
+/// Independent writes run together, each with its own options and its own result (the native
+/// binding's auto-batching of writes that queue up behind busy pool threads): the temp files are
+/// written and fsynced one after another, then renamed, then each directory is fsynced once for
+/// all of them. A write that fails leaves its own target untouched and does not affect the
+/// others; a failed directory fsync fails every write renamed into that directory (replaced but
+/// not known to be durable, as for a single write). Each `Ok` means what [`crate::atomic_write`]'s
+/// `Ok` means.
+pub fn atomic_write_each<F: Fs>(fs: &F, writes: &[(&str, &[u8], WriteOptions)]) -> Vec<Result<()>> {
+    let mut results: Vec<Result<()>> = Vec::with_capacity(writes.len());
+    let mut renamed: Vec<(usize, Prepared)> = Vec::with_capacity(writes.len());
+    let mut staged: Vec<(usize, Prepared, String)> = Vec::with_capacity(writes.len());
+    let mut open: Vec<(usize, Prepared, String, F::File)> = Vec::with_capacity(writes.len());
+    for (i, (path, data, opts)) in writes.iter().enumerate() {
+        match prepare(fs, path, opts).and_then(|p| stage_temp(fs, &p, data).map(|(t, f)| (p, t, f))) {
+            Ok((p, t, f)) => {
+                if opts.fsync {
+                    fs.start_writeback(&f);
+                }
+                open.push((i, p, t, f));
+                results.push(Ok(()));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    for (i, p, t, f) in open {
+        match sync_temp(fs, &p, &t, f, &writes[i].2) {
+            Ok(()) => staged.push((i, p, t)),
+            Err(e) => results[i] = Err(e),
+        }
+    }
+    for (i, p, tmp) in staged {
+        match fs.rename(&tmp, &p.target) {
+            Ok(()) => renamed.push((i, p)),
+            Err(e) => {
+                let _ = fs.unlink(&tmp);
+                results[i] = Err(Error { path: Some(p.requested.clone()), dest: None, ..e });
+            }
+        }
+    }
+    let mut dirs: Vec<(&str, Result<()>)> = Vec::new();
+    for (i, p) in &renamed {
+        if !writes[*i].2.fsync {
+            continue;
+        }
+        let r = match dirs.iter().find(|(d, _)| *d == p.dir) {
+            Some((_, r)) => r.clone(),
+            None => {
+                let r = sync_dir_shared(fs, &p.dir);
+                dirs.push((&p.dir, r.clone()));
+                r
+            }
+        };
+        if let Err(e) = r {
+            results[*i] = Err(Error { path: Some(p.requested.clone()), dest: None, ..e });
+        }
+    }
+    results
 }
 
 #[cfg(all(test, unix, feature = "std-fs"))]
@@ -122,6 +206,28 @@ mod tests {
         let mut names: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         assert_eq!(names, ["a", "c", "sub"], "no temp file left");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn independent_writes_fail_alone() {
+        let d = tmpdir("each");
+        let (a, b) = (format!("{d}/a"), format!("{d}/b"));
+        let missing = format!("{d}/no/x");
+        std::fs::write(&b, "old").unwrap();
+        let o = WriteOptions::default();
+        let writes = [
+            (a.as_str(), &b"A"[..], WriteOptions { mode: Some(0o600), ..o.clone() }),
+            (missing.as_str(), &b"x"[..], o.clone()),
+            (b.as_str(), &b"B"[..], o.clone()),
+        ];
+        let r = atomic_write_each(&OsFs, &writes);
+        assert!(r[0].is_ok() && r[2].is_ok());
+        assert_eq!(r[1].as_ref().unwrap_err().code, "ENOENT");
+        assert_eq!(std::fs::read(&a).unwrap(), b"A");
+        assert_eq!(std::fs::metadata(&a).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert_eq!(std::fs::read(&b).unwrap(), b"B");
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 2, "no temp file left");
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -109,6 +109,15 @@ pub fn prepare<F: Fs>(fs: &F, requested: &str, opts: &WriteOptions) -> Result<Pr
 /// Steps 2 to 5: create the temp file, write, set owner and mode, fsync, close. On failure the
 /// temp file is removed and the first error returned.
 pub fn write_temp<F: Fs>(fs: &F, p: &Prepared, data: &[u8], opts: &WriteOptions) -> Result<String> {
+    let (tmp, file) = stage_temp(fs, p, data)?;
+    sync_temp(fs, p, &tmp, file, opts)?;
+    Ok(tmp)
+}
+
+/// Steps 2 to 4 (the first half of [`write_temp`]): create the temp file, write every byte, set
+/// owner and mode. Returns the temp path and the still open file; on failure the temp file is
+/// closed and removed. Batches stage every file before syncing any (see [`crate::batch`]).
+pub fn stage_temp<F: Fs>(fs: &F, p: &Prepared, data: &[u8]) -> Result<(String, F::File)> {
     let win = fs.windows();
     let create_mode = p.mode.map(|m| m & 0o777).unwrap_or(0o666);
     let mut attempt = 0;
@@ -132,17 +141,26 @@ pub fn write_temp<F: Fs>(fs: &F, p: &Prepared, data: &[u8], opts: &WriteOptions)
                 fs.fchmod(&file, mode)?;
             }
         }
-        if opts.fsync {
-            fs.fsync(&file)?;
-        }
         Ok(())
     })();
-    let closed = fs.close(file);
-    if let Err(e) = steps.and(closed) {
+    if let Err(e) = steps {
+        let _ = fs.close(file);
         let _ = fs.unlink(&tmp);
         return Err(at(e, &p.requested));
     }
-    Ok(tmp)
+    Ok((tmp, file))
+}
+
+/// Step 5 (the second half of [`write_temp`]): fsync (with `opts.fsync`) and close a staged temp
+/// file. On failure the temp file is removed and the first error returned.
+pub fn sync_temp<F: Fs>(fs: &F, p: &Prepared, tmp: &str, file: F::File, opts: &WriteOptions) -> Result<()> {
+    let synced = if opts.fsync { fs.fsync(&file) } else { Ok(()) };
+    let closed = fs.close(file);
+    if let Err(e) = synced.and(closed) {
+        let _ = fs.unlink(tmp);
+        return Err(at(e, &p.requested));
+    }
+    Ok(())
 }
 
 /// Steps 6 and 7: rename over the target, then make the rename durable.
