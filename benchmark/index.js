@@ -2,13 +2,15 @@
 // npm run bench: durable-fs against its peers, every writer interleaved round-robin in this one
 // process (separate-process runs of the same thing varied tenfold on this machine).
 //
-//   node benchmark/index.js [--rounds N] [--ms MS] [--only TEXT] [--json FILE]
+//   node benchmark/index.js [--rounds N] [--ms MS] [--only TEXT] [--json FILE] [--no-locks]
 //
 // Scenarios: tmpfs (mounted here when root, else the temp directory, as the output says) and the
 // disk (the temp directory); 1 KiB, 64 KiB and 1 MiB; sequential; 64 in flight to 64 files in one
 // directory (64 lanes, each rewriting its file as soon as its previous write resolved); 64 in
 // flight to one file (waves of 64 issued together, checking after each that the last issued won). Each writer runs for
-// about MS milliseconds per round (at least one wave); figures are medians over the rounds.
+// about MS milliseconds per round (at least one wave) after an uncounted warm-up round; figures
+// are medians over the rounds.
+// benchmark/lock.js (the lock work's benchmark), when present, runs afterwards.
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -22,7 +24,7 @@ const opt = (name, dflt) => {
   const i = argv.indexOf(`--${name}`)
   return i >= 0 ? argv[i + 1] : dflt
 }
-const ROUNDS = Number(opt('rounds', 3))
+const ROUNDS = opt('rounds', '') // default: 5 on tmpfs (cheap), 3 on the disk
 const MS = Number(opt('ms', 0)) // 0: per file system defaults below
 const ONLY = opt('only', '')
 const JSON_OUT = opt('json', '')
@@ -206,7 +208,7 @@ async function main () {
   const t0 = Date.now()
   const res = {}
   console.log(`durable-fs benchmark: Node ${process.version}, ${os.cpus().length} CPUs, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE || '4 (default)'}, backend ${require('..').backend}`)
-  console.log(`${ROUNDS} rounds, writers interleaved round-robin; medians over rounds ('lag p99': event-loop delay while the writer ran)`)
+  console.log(`${ROUNDS || '5 (tmpfs) / 3 (disk)'} rounds after a warm-up round, writers interleaved round-robin; medians over rounds ('lag p99': event-loop delay while the writer ran)`)
   for (const f of fsList) console.log(`- ${f.note}`)
   console.log('- durable: a resolved write survives a power cut (file fsync before the rename and directory fsync after it)')
   try {
@@ -224,15 +226,19 @@ async function main () {
             return b
           })
           const per = new Map(ws.map((w) => [w.name, []]))
-          for (let round = 0; round < ROUNDS; round++) {
+          const rounds = Number(ROUNDS || (f.name === 'tmpfs' ? 5 : 3))
+          // Round -1 warms every writer up (JIT, caches, directory entries) and is not counted.
+          for (let round = -1; round < rounds; round++) {
             for (let k = 0; k < ws.length; k++) {
-              const w = ws[(k + round) % ws.length]
+              const w = ws[(k + Math.max(round, 0)) % ws.length]
               const dir = path.join(f.dir, w.name.replace(/[^a-z0-9]+/gi, '-'))
               fs.mkdirSync(dir, { recursive: true })
               if (w.reset) w.reset()
               const prev = per.get(w.name)
-              const r = w.kind === 'rust' ? runRust(floor, sc, dir, budget, prev.length ? prev[prev.length - 1].ops : 0) : await runJs(w, sc, dir, bufs, budget)
-              prev.push(r)
+              const b = round < 0 ? budget / 4 : budget
+              const r = w.kind === 'rust' ? runRust(floor, sc, dir, b, prev.est) : await runJs(w, sc, dir, bufs, b)
+              prev.est = r.ops
+              if (round >= 0) prev.push(r)
               emptyDir(dir)
             }
           }
@@ -263,7 +269,13 @@ async function main () {
   console.log('\n### Targets (issue 7), from this run\n')
   for (const l of targets(res)) console.log(l)
   console.log(`\n(${((Date.now() - t0) / 1000).toFixed(0)} s)`)
-  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ node: process.version, rounds: ROUNDS, results: res }, null, 2))
+  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ node: process.version, rounds: ROUNDS || 'default', results: res }, null, 2))
+  // The lock benchmark (proper-lockfile, lockfile) lives in its own file, written with the lock work.
+  const lockBench = path.join(__dirname, 'lock.js')
+  if (fs.existsSync(lockBench) && !argv.includes('--no-locks') && !ONLY) {
+    console.log('\n## Locks (benchmark/lock.js)')
+    spawnSync(process.execPath, [lockBench], { stdio: 'inherit', cwd: ROOT })
+  }
 }
 
 main().catch((e) => {
