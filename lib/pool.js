@@ -41,13 +41,15 @@ function launch () {
   const batch = share >= waiting.length ? waiting : waiting.splice(0, share)
   if (batch === waiting) waiting = []
   running++
-  if (batch.length === 1) {
-    const w = batch[0]
-    binding.writeFile(w.path, w.bytes, w.native).then(w.resolve, (e) => w.reject(fromBinding(e))).then(done)
-    return
+  let p
+  try {
+    p = batch.length === 1
+      ? binding.writeFile(batch[0].path, batch[0].bytes, batch[0].native).then(() => [null])
+      : binding.writeEach(batch.map((w) => ({ path: w.path, data: w.bytes, opts: w.native })))
+  } catch (err) {
+    p = Promise.reject(err)
   }
-  const writes = batch.map((w) => ({ path: w.path, data: w.bytes, opts: w.native }))
-  binding.writeEach(writes).then(
+  p.then(
     (results) => { settleBatch(batch, results); done() },
     (err) => { const e = fromBinding(err); for (const w of batch) w.reject(e); done() }
   )
@@ -56,8 +58,13 @@ function launch () {
 // Runs one write ({ path, bytes, native }); resolves once it is durable.
 function writeNative (job) {
   if (!canBatch || running < THREADS) {
+    let p
+    try {
+      p = binding.writeFile(job.path, job.bytes, job.native)
+    } catch (err) {
+      return Promise.reject(fromBinding(err))
+    }
     running++
-    const p = binding.writeFile(job.path, job.bytes, job.native)
     p.then(done, done)
     return p.then(undefined, rethrow)
   }

@@ -14,7 +14,13 @@
 const queues = new Map()
 
 function run (item) {
-  item.start().then(
+  let p
+  try {
+    p = item.start()
+  } catch (err) {
+    p = Promise.reject(err)
+  }
+  p.then(
     () => finish(item, null),
     (err) => finish(item, err)
   )
