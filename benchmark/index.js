@@ -197,6 +197,30 @@ function targets (res) {
   return out
 }
 
+// A one-table summary: ops/s of every writer in the 1 KiB scenarios (and durable-fs's ratio to it).
+function summary (res) {
+  const cols = [['tmpfs', 'seq'], ['tmpfs', 'files64'], ['tmpfs', 'one64'], ['disk', 'seq'], ['disk', 'files64'], ['disk', 'one64']]
+  const label = { seq: 'sequential', files64: '64 files', one64: 'one file' }
+  const keys = cols.map(([f, m]) => `${f}/${KiB}/${m}`)
+  if (!keys.some((k) => res[k])) return
+  const names = []
+  for (const k of keys) for (const r of res[k] || []) if (!names.includes(r.name)) names.push(r.name)
+  const head = ['1 KiB, ops/s (durable-fs is Nx)', ...cols.map(([f, m]) => `${f} ${label[m]}`)]
+  const rows = names.map((n) => [n, ...keys.map((k) => {
+    const rows = res[k] || []
+    const r = rows.find((x) => x.name === n)
+    const d = rows.find((x) => x.name === 'durable-fs')
+    if (!r) return '-'
+    return n === 'durable-fs' ? fmt(r.ops) : `${fmt(r.ops)} (${(d.ops / r.ops).toFixed(1)}x)`
+  })])
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((l) => l[i].length)))
+  const row = (cells) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join(' | ') + ' |'
+  console.log('\n### Summary\n')
+  console.log(row(head))
+  console.log('|' + width.map((w, i) => (i === 0 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|')
+  for (const r of rows) console.log(row(r))
+}
+
 // ---- main --------------------------------------------------------------------------------------
 async function main () {
   const floor = setup()
@@ -266,6 +290,7 @@ async function main () {
   } finally {
     cleanup()
   }
+  summary(res)
   console.log('\n### Targets (issue 7), from this run\n')
   for (const l of targets(res)) console.log(l)
   console.log(`\n(${((Date.now() - t0) / 1000).toFixed(0)} s)`)
