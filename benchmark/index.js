@@ -42,7 +42,8 @@ function setup () {
   }
   if (!fs.readdirSync(ROOT).some((n) => n.endsWith('.node'))) sh('bash', ['scripts/build-native.sh'], ROOT)
   sh('cargo', ['build', '--quiet', '--release', '-p', 'durable-fs-core', '--example', 'floor'], ROOT)
-  return path.join(ROOT, 'target', 'release', 'examples', 'floor')
+  const target = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target')
+  return path.join(target, 'release', 'examples', 'floor')
 }
 
 // ---- file systems ------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ function runRust (floor, sc, dir, budget, est) {
   const [threads, files] = sc.mode === 'seq' ? [1, 1] : sc.mode === 'files64' ? [4, 64] : [4, 1]
   const count = Math.max(sc.mode === 'seq' ? 5 : 64, Math.round((est || 0) * budget / 1000))
   const r = spawnSync(floor, [dir, String(sc.size), String(count), String(threads), String(files)], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`floor failed: ${r.stderr}`)
+  if (r.status !== 0) throw new Error(`the Rust floor (${floor}) failed: ${r.error ? r.error.message : r.stderr}`)
   const j = JSON.parse(r.stdout)
   return { ops: j.ops / j.secs, p50: j.p50_us, p99: j.p99_us, lag: NaN, threads }
 }
