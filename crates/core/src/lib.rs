@@ -25,6 +25,7 @@
 
 pub mod error;
 pub mod fs;
+pub mod lock;
 pub mod write;
 
 #[cfg(feature = "std-fs")]
@@ -32,4 +33,5 @@ pub mod sys;
 
 pub use error::{Error, Result};
 pub use fs::{Fs, Kind, Liveness, Meta};
+pub use lock::{LockOptions, Me};
 pub use write::{atomic_write, WriteOptions};
