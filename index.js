@@ -11,3 +11,14 @@ module.exports.atomicWriteFileSync = write.atomicWriteFileSync
 module.exports.secureWriteFile = write.secureWriteFile
 module.exports.secureWriteFileSync = write.secureWriteFileSync
 module.exports.sweepTempFilesSync = write.sweepTempFilesSync
+
+const lock = require('./lib/lock')
+module.exports.lock = lock.lock
+module.exports.lockSync = lock.lockSync
+module.exports.withLock = lock.withLock
+module.exports.withLockSync = lock.withLockSync
+module.exports.withRegistryLock = lock.withRegistryLock
+module.exports.check = lock.check
+module.exports.checkSync = lock.checkSync
+module.exports.updateFile = lock.updateFile
+module.exports.updateJson = lock.updateJson

@@ -7,6 +7,15 @@ export const {
   atomicWriteFileSync,
   secureWriteFile,
   secureWriteFileSync,
-  sweepTempFilesSync
+  sweepTempFilesSync,
+  lock,
+  lockSync,
+  withLock,
+  withLockSync,
+  withRegistryLock,
+  check,
+  checkSync,
+  updateFile,
+  updateJson
 } = api
 export default api

@@ -5,4 +5,5 @@
 //! Node-style error (`code`, `errno`, `syscall`, `path`) for both backends alike.
 
 mod error;
+mod lock;
 mod write;
