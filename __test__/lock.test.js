@@ -14,6 +14,12 @@ const dfs = require('..')
 const { ROOT, BACKEND, tmpdir } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'lock-child.js')
+
+// The WebAssembly binding gains the lock calls with its own work; until then say so.
+if (!require('../lib/lock').hasLocks()) {
+  test('locks', { skip: `the ${BACKEND} backend has no lock calls yet` }, () => {})
+  return
+}
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function bootId () {

@@ -139,8 +139,19 @@ function nap (lockPath, ms, signal) {
   })
 }
 
+// The backend must implement the lock calls (the WebAssembly binding gains them with its own work).
+function needLocks () {
+  if (typeof binding.lockEnqueue !== 'function') {
+    const e = new Error('ENOSYS: function not implemented, lock (this backend has no lock calls yet)')
+    e.code = 'ENOSYS'
+    e.syscall = 'lock'
+    throw e
+  }
+}
+
 // Takes the lock, waiting on timers; resolves to the native handle id.
 async function acquire (lockPath, o) {
+  needLocks()
   const mine = chain.getStore()
   if (mine && mine.has(lockPath)) throw edeadlk(lockPath, 'acquired again inside its own callback')
   if (o.signal && o.signal.aborted) throw abortError(o.signal)
@@ -167,6 +178,7 @@ async function acquire (lockPath, o) {
 }
 
 function acquireSync (lockPath, o) {
+  needLocks()
   if (heldHere.get(lockPath)) throw edeadlk(lockPath, 'this thread already holds it; a blocking wait would never end')
   const ticket = binding.lockEnqueue(lockPath)
   const start = performance.now()
@@ -308,6 +320,7 @@ function status (lockPath, s) {
 
 /** Whether the lock of `target` is held, and by whom (`{ locked, stale, holder }`). Takes nothing. */
 async function check (target, options) {
+  needLocks()
   const { lockPath } = lockfileOf(target, options)
   const o = lockOptions(options)
   return status(lockPath, await callAsync(binding.lockCheck, lockPath, o.native))
@@ -315,6 +328,7 @@ async function check (target, options) {
 
 /** Synchronous {@link check}. */
 function checkSync (target, options) {
+  needLocks()
   const { lockPath } = lockfileOf(target, options)
   const o = lockOptions(options)
   return status(lockPath, call(binding.lockCheckSync, lockPath, o.native))
@@ -379,6 +393,7 @@ function updateJson (target, fn, options) {
 }
 
 module.exports = {
+  hasLocks: () => typeof binding.lockEnqueue === 'function',
   lock,
   lockSync,
   withLock,

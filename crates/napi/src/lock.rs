@@ -90,7 +90,8 @@ pub fn lock_cancel(path: String, ticket: u32) {
 }
 
 /// Whether `ticket` may touch the file system now; else why not.
-fn admit(path: &str, ticket: u32) -> std::result::Result<Seen, Busy> {
+/// `Err` carries the holder JSON.
+fn admit(path: &str, ticket: u32) -> std::result::Result<Seen, String> {
     let now = OsFs.monotonic_ms();
     let mut t = table();
     let Table { held, paths, .. } = &mut *t;
@@ -103,10 +104,10 @@ fn admit(path: &str, ticket: u32) -> std::result::Result<Seen, Busy> {
         None => ps.queue.push_back((ticket, now)),
     }
     if let Some(h) = ps.holder {
-        return Err(Busy { holder: held.get(&h).map(|h| h.record.clone()), raw: None, state: "held" });
+        return Err(Busy { holder: held.get(&h).map(|h| h.record.clone()), raw: None, state: "held" }.detail_json());
     }
     if ps.queue.front().map(|e| e.0) != Some(ticket) {
-        return Err(Busy { holder: None, raw: None, state: "queued" });
+        return Err(Busy { holder: None, raw: None, state: "queued" }.detail_json());
     }
     Ok(std::mem::take(&mut ps.seen))
 }
@@ -114,7 +115,7 @@ fn admit(path: &str, ticket: u32) -> std::result::Result<Seen, Busy> {
 fn attempt(path: &str, ticket: u32, opts: &LockOptions) -> Result<LockAttempt> {
     let mut seen = match admit(path, ticket) {
         Ok(seen) => seen,
-        Err(busy) => return Ok(LockAttempt { id: None, holder: Some(busy.detail_json()) }),
+        Err(holder) => return Ok(LockAttempt { id: None, holder: Some(holder) }),
     };
     let outcome = lock::try_acquire(&OsFs, me(), path, opts, &mut seen);
     let mut t = table();
@@ -153,7 +154,10 @@ fn release(id: u32) -> Result<()> {
 
 fn verify(id: u32) -> Result<()> {
     let t = table();
-    let h = t.held.get(&id).ok_or_else(|| to_napi(durable_fs_core::Error::custom("EINVAL", "lstat", None, "this lock was already released".to_string())))?;
+    let h = t
+        .held
+        .get(&id)
+        .ok_or_else(|| to_napi(durable_fs_core::Error::custom("EINVAL", "lstat", None, "this lock was already released".to_string())))?;
     lock::verify(&OsFs, h).map_err(to_napi)
 }
 
