@@ -353,3 +353,14 @@ test('worker threads share the process-wide queue: no lost update across threads
   await Promise.all(workers.map((w) => w.terminate()))
   assert.strictEqual(fs.readFileSync(counter, 'utf8'), '150')
 })
+
+test('a failed attempt (missing directory) leaves the queue: the next caller is not held up', async () => {
+  const dir = path.join(tmpdir('dfs-lock-'), 'later')
+  const target = path.join(dir, 'r')
+  await assert.rejects(dfs.lock(target), { code: 'ENOENT' })
+  assert.throws(() => dfs.lockSync(target), { code: 'ENOENT' })
+  fs.mkdirSync(dir)
+  const release = await dfs.lock(target, { timeoutMs: 0 })
+  await release()
+  dfs.lockSync(target, { timeoutMs: 0 })()
+})

@@ -155,12 +155,14 @@ async function acquire (lockPath, o) {
   const mine = chain.getStore()
   if (mine && mine.has(lockPath)) throw edeadlk(lockPath, 'acquired again inside its own callback')
   if (o.signal && o.signal.aborted) throw abortError(o.signal)
-  const ticket = binding.lockEnqueue(lockPath)
+  // The first attempt joins this process's queue for the lock (ticket 0) and returns our ticket.
+  let ticket = 0
   const start = performance.now()
   let delay = MIN_DELAY_MS
   try {
     for (;;) {
       const r = await callAsync(binding.lockTryAcquire, lockPath, ticket, o.native)
+      ticket = r.ticket
       if (r.id != null) {
         noteHeld(lockPath, 1)
         return r.id
@@ -172,7 +174,7 @@ async function acquire (lockPath, o) {
       delay = Math.min(delay * 2, MAX_DELAY_MS)
     }
   } catch (e) {
-    binding.lockCancel(lockPath, ticket)
+    if (ticket) binding.lockCancel(lockPath, ticket)
     throw e
   }
 }
@@ -180,12 +182,13 @@ async function acquire (lockPath, o) {
 function acquireSync (lockPath, o) {
   needLocks()
   if (heldHere.get(lockPath)) throw edeadlk(lockPath, 'this thread already holds it; a blocking wait would never end')
-  const ticket = binding.lockEnqueue(lockPath)
+  let ticket = 0
   const start = performance.now()
   let delay = MIN_DELAY_MS
   try {
     for (;;) {
       const r = call(binding.lockTryAcquireSync, lockPath, ticket, o.native)
+      ticket = r.ticket
       if (r.id != null) {
         noteHeld(lockPath, 1)
         return r.id
@@ -196,7 +199,7 @@ function acquireSync (lockPath, o) {
       delay = Math.min(delay * 2, MAX_DELAY_MS)
     }
   } catch (e) {
-    binding.lockCancel(lockPath, ticket)
+    if (ticket) binding.lockCancel(lockPath, ticket)
     throw e
   }
 }

@@ -61,11 +61,13 @@ fn options(o: &LockOpts) -> LockOptions {
     LockOptions { stale_ms: o.stale_ms.map(|v| v.max(0.0) as u64).unwrap_or(lock::DEFAULT_STALE_MS) }
 }
 
-/// One attempt's outcome: `id` when acquired, else `holder` (JSON: the holder's record and state).
+/// One attempt's outcome: `id` when acquired, else `holder` (JSON: the holder's record and state);
+/// `ticket` is the caller's place in the queue (pass it to the next attempt).
 #[napi(object)]
 pub struct LockAttempt {
     pub id: Option<u32>,
     pub holder: Option<String>,
+    pub ticket: u32,
 }
 
 /// Joins the FIFO of `path`; returns the ticket to pass to every attempt.
@@ -112,26 +114,36 @@ fn admit(path: &str, ticket: u32) -> std::result::Result<Seen, String> {
     Ok(std::mem::take(&mut ps.seen))
 }
 
+/// One attempt for `ticket` (0: join the queue now).
 fn attempt(path: &str, ticket: u32, opts: &LockOptions) -> Result<LockAttempt> {
+    let ticket = if ticket == 0 { lock_enqueue(path.to_string()) } else { ticket };
     let mut seen = match admit(path, ticket) {
         Ok(seen) => seen,
-        Err(holder) => return Ok(LockAttempt { id: None, holder: Some(holder) }),
+        Err(holder) => return Ok(LockAttempt { id: None, holder: Some(holder), ticket }),
     };
     let outcome = lock::try_acquire(&OsFs, me(), path, opts, &mut seen);
     let mut t = table();
     let Table { next, held, paths } = &mut *t;
     let ps = paths.entry(path.to_string()).or_default();
     ps.seen = seen;
-    match outcome.map_err(to_napi)? {
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            // The caller gives up on an error: leave the queue so nobody waits behind us.
+            ps.queue.retain(|(id, _)| *id != ticket);
+            return Err(to_napi(e));
+        }
+    };
+    match outcome {
         Attempt::Acquired(h) => {
             ps.queue.retain(|(id, _)| *id != ticket);
             *next = next.wrapping_add(1).max(1);
             let id = *next;
             ps.holder = Some(id);
             held.insert(id, h);
-            Ok(LockAttempt { id: Some(id), holder: None })
+            Ok(LockAttempt { id: Some(id), holder: None, ticket })
         }
-        Attempt::Busy(b) => Ok(LockAttempt { id: None, holder: Some(b.detail_json()) }),
+        Attempt::Busy(b) => Ok(LockAttempt { id: None, holder: Some(b.detail_json()), ticket }),
     }
 }
 
@@ -177,7 +189,7 @@ fn check(path: &str, opts: &LockOptions) -> Result<LockStatus> {
     })
 }
 
-/// One non-blocking attempt on the calling thread.
+/// One non-blocking attempt on the calling thread (`ticket` 0 joins the queue).
 #[napi(js_name = "lockTryAcquireSync")]
 pub fn lock_try_acquire_sync(path: String, ticket: u32, opts: LockOpts) -> Result<LockAttempt> {
     attempt(&path, ticket, &options(&opts))
