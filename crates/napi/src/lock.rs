@@ -22,11 +22,13 @@ use crate::error::to_napi;
 /// again. Fairness only: correctness never depends on the queue.
 const ABANDON_MS: u64 = 1000;
 
+/// How many lock paths' stale clocks are remembered (they are dropped all at once beyond that).
+const SEEN_MAX: usize = 4096;
+
 #[derive(Default)]
 struct PathState {
     queue: VecDeque<(u32, u64)>,
     holder: Option<u32>,
-    seen: Seen,
 }
 
 #[derive(Default)]
@@ -34,6 +36,20 @@ struct Table {
     next: u32,
     held: HashMap<u32, Held<std::fs::File>>,
     paths: HashMap<String, PathState>,
+    /// Per lock path: since when this process has seen an unchanged foreign or unreadable record.
+    /// Kept across waiters, so callers that try once at a time still see a stale lock age.
+    seen: HashMap<String, Seen>,
+}
+
+fn take_seen(t: &mut Table, path: &str) -> Seen {
+    t.seen.remove(path).unwrap_or_default()
+}
+
+fn put_seen(t: &mut Table, path: &str, seen: Seen) {
+    if t.seen.len() >= SEEN_MAX {
+        t.seen.clear();
+    }
+    t.seen.insert(path.to_string(), seen);
 }
 
 fn table() -> MutexGuard<'static, Table> {
@@ -111,7 +127,7 @@ fn admit(path: &str, ticket: u32) -> std::result::Result<Seen, String> {
     if ps.queue.front().map(|e| e.0) != Some(ticket) {
         return Err(Busy { holder: None, raw: None, state: "queued" }.detail_json());
     }
-    Ok(std::mem::take(&mut ps.seen))
+    Ok(take_seen(&mut t, path))
 }
 
 /// One attempt for `ticket` (0: join the queue now).
@@ -123,9 +139,9 @@ fn attempt(path: &str, ticket: u32, opts: &LockOptions) -> Result<LockAttempt> {
     };
     let outcome = lock::try_acquire(&OsFs, me(), path, opts, &mut seen);
     let mut t = table();
-    let Table { next, held, paths } = &mut *t;
+    put_seen(&mut t, path, seen);
+    let Table { next, held, paths, .. } = &mut *t;
     let ps = paths.entry(path.to_string()).or_default();
-    ps.seen = seen;
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -181,8 +197,10 @@ pub struct LockStatus {
 }
 
 fn check(path: &str, opts: &LockOptions) -> Result<LockStatus> {
-    let mut seen = Seen::default();
-    Ok(match lock::check(&OsFs, me(), path, opts, &mut seen).map_err(to_napi)? {
+    let mut seen = take_seen(&mut table(), path);
+    let status = lock::check(&OsFs, me(), path, opts, &mut seen);
+    put_seen(&mut table(), path, seen);
+    Ok(match status.map_err(to_napi)? {
         Status::Free => LockStatus { state: "free".into(), holder: None },
         Status::Held(b) => LockStatus { state: "held".into(), holder: Some(b.detail_json()) },
         Status::Stale(b) => LockStatus { state: "stale".into(), holder: Some(b.detail_json()) },
