@@ -36,8 +36,14 @@ function toMs (value, name, dflt) {
   return value
 }
 
+const DEFAULTS = Object.freeze({
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  native: Object.freeze({ staleMs: DEFAULT_STALE_MS }),
+  signal: undefined
+})
+
 function lockOptions (options, name = 'options') {
-  if (options === undefined || options === null) options = {}
+  if (options === undefined || options === null) return DEFAULTS
   if (typeof options !== 'object') throw invalidArgType(name, 'of type object', options)
   const signal = options.signal
   if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) {

@@ -280,6 +280,13 @@ pub struct Seen {
     guard: Slot,
 }
 
+impl Seen {
+    /// Whether nothing is being timed (no need to keep this value).
+    pub fn is_empty(&self) -> bool {
+        self.lock.key.is_empty() && self.guard.key.is_empty()
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 struct Slot {
     key: String,

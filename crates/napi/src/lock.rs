@@ -42,14 +42,28 @@ struct Table {
 }
 
 fn take_seen(t: &mut Table, path: &str) -> Seen {
+    if t.seen.is_empty() {
+        return Seen::default();
+    }
     t.seen.remove(path).unwrap_or_default()
 }
 
 fn put_seen(t: &mut Table, path: &str, seen: Seen) {
+    if seen.is_empty() {
+        return;
+    }
     if t.seen.len() >= SEEN_MAX {
         t.seen.clear();
     }
     t.seen.insert(path.to_string(), seen);
+}
+
+/// The state of `path`, created if missing (allocating the key only then).
+fn state<'a>(paths: &'a mut HashMap<String, PathState>, path: &str) -> &'a mut PathState {
+    if !paths.contains_key(path) {
+        paths.insert(path.to_string(), PathState::default());
+    }
+    paths.get_mut(path).expect("just inserted")
 }
 
 fn table() -> MutexGuard<'static, Table> {
@@ -91,7 +105,8 @@ pub struct LockAttempt {
 pub fn lock_enqueue(path: String) -> u32 {
     let mut t = table();
     let id = next_id(&mut t);
-    t.paths.entry(path).or_default().queue.push_back((id, OsFs.monotonic_ms()));
+    let now = OsFs.monotonic_ms();
+    state(&mut t.paths, &path).queue.push_back((id, now));
     id
 }
 
@@ -113,7 +128,7 @@ fn admit(path: &str, ticket: u32) -> std::result::Result<Seen, String> {
     let now = OsFs.monotonic_ms();
     let mut t = table();
     let Table { held, paths, .. } = &mut *t;
-    let ps = paths.entry(path.to_string()).or_default();
+    let ps = state(paths, path);
     while matches!(ps.queue.front(), Some(&(id, last)) if id != ticket && now.saturating_sub(last) > ABANDON_MS) {
         ps.queue.pop_front();
     }
@@ -141,7 +156,7 @@ fn attempt(path: &str, ticket: u32, opts: &LockOptions) -> Result<LockAttempt> {
     let mut t = table();
     put_seen(&mut t, path, seen);
     let Table { next, held, paths, .. } = &mut *t;
-    let ps = paths.entry(path.to_string()).or_default();
+    let ps = state(paths, path);
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
