@@ -30,9 +30,10 @@
 //! - another host (host name and boot id both differ): stale only once we have seen the same
 //!   record for `stale_ms` on our own monotonic clock; wall clocks of two hosts are never compared;
 //! - same host name, different boot id: written before the last reboot, dead;
-//! - our own pid and start time: never reaped (another thread of ours holds it);
 //! - the holder held a kernel lock and we now hold it on the same kernel: dead (a kernel lock dies
 //!   only with the last descriptor, that is with the holder or its release);
+//! - our own pid and start time, without a kernel lock: never reaped (another thread of ours
+//!   holds it);
 //! - otherwise (a holder without kernel locks: the WebAssembly backend; or a waiter that cannot
 //!   probe them): dead if its pid is gone, or alive with another start time (pid reuse);
 //! - an unparseable record: never published by this protocol (see above), so it is a foreign
@@ -643,11 +644,13 @@ fn judge<F: Fs>(
     if !same_boot && r.boot.is_some() && me.boot.is_some() {
         return Ok(()); // same host name, earlier boot
     }
+    if locked && r.kernel_lock && same_boot {
+        // The kernel says no descriptor holds it, ours included (every handle of this process
+        // keeps its kernel lock until it has unlinked the file).
+        return Ok(());
+    }
     if r.pid == me.pid && (r.start == me.start || r.start.is_none() || me.start.is_none()) {
         return Err("own");
-    }
-    if locked && r.kernel_lock && same_boot {
-        return Ok(());
     }
     match fs.process_alive(r.pid) {
         Liveness::Dead => Ok(()),

@@ -507,3 +507,15 @@ fn concurrent_reapers_never_let_two_holders_in_without_kernel_locks() {
     torture(NoKernelLocks);
     torture(Slow(NoKernelLocks));
 }
+
+#[test]
+fn our_own_kernel_locked_record_with_a_free_kernel_lock_is_reaped() {
+    // A lock file of this very process whose descriptor is closed (a release whose unlink failed):
+    // the free kernel lock proves no handle of ours holds it, so it does not block us forever.
+    let dir = tmpdir("ownfree");
+    let l = format!("{dir}/a.lock");
+    let me = Me::of(&OsFs);
+    let r = Record { start: me.start, ..record(std::process::id(), true) };
+    assert!(plant(&l, &r.to_json()));
+    lock::release(&OsFs, acquire(&OsFs, &l, &LockOptions::default())).unwrap();
+}
