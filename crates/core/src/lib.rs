@@ -36,6 +36,7 @@
 pub mod error;
 pub mod fs;
 pub mod lock;
+pub mod lock_queue;
 pub mod write;
 
 #[cfg(feature = "std-fs")]

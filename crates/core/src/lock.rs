@@ -214,6 +214,23 @@ pub struct Held<T> {
     ino: u64,
 }
 
+#[cfg(test)]
+impl Held<()> {
+    pub(crate) fn for_tests(path: &str) -> Held<()> {
+        let record = Record {
+            nonce: "0000000000000001".into(),
+            pid: 1,
+            start: None,
+            boot: None,
+            host: "h".into(),
+            kernel_lock: true,
+            acquired_at: 0,
+            version: String::new(),
+        };
+        Held { path: path.to_string(), record, file: (), dev: 0, ino: 0 }
+    }
+}
+
 /// Why a lock is not ours yet, with what we know of its holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Busy {
