@@ -25,10 +25,12 @@ const WORKERS = 8
 const INCREMENTS = 200
 const MAX_KILLS = 40
 
-function run (args) {
+// `noKernelLocks`: the child locks like the WebAssembly backend (DURABLE_FS_NO_KERNEL_LOCKS=1):
+// no flock, judged by pid and start time, reaping under the guard file only.
+function run (args, noKernelLocks = false) {
   const child = spawn(process.execPath, [CHILD, ...args], {
     cwd: ROOT,
-    env: { ...process.env, DURABLE_FS_BACKEND: BACKEND },
+    env: { ...process.env, DURABLE_FS_BACKEND: BACKEND, ...(noKernelLocks ? { DURABLE_FS_NO_KERNEL_LOCKS: '1' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   child.out = ''
@@ -77,7 +79,7 @@ function deadRecord (kernelLock) {
   return JSON.stringify({ nonce: 'deadbeefdeadbeef', pid: Number(r.stdout), start: 1, boot, host: os.hostname(), kernelLock, acquiredAt: 0, version: '0' })
 }
 
-test('reapers of the same dead lock starting at the same instant never both hold it', async () => {
+async function barrierReapers (mixed) {
   const dir = tmpdir('dfs-lockp-')
   const lockPath = path.join(dir, 'shared.lock')
   const log = path.join(dir, 'log')
@@ -87,7 +89,7 @@ test('reapers of the same dead lock starting at the same instant never both hold
     fs.writeFileSync(lockPath, deadRecord(round % 2 === 0))
     // Start far enough ahead for every process to be loaded and spinning at the barrier.
     const startAt = Date.now() + 1200
-    const kids = Array.from({ length: reapers }, () => run(['reap', lockPath, log, String(startAt)]))
+    const kids = Array.from({ length: reapers }, (_, i) => run(['reap', lockPath, log, String(startAt)], mixed && i % 2 === 1))
     const results = await Promise.all(kids.map((k) => k.done))
     kids.forEach((k, i) => assert.deepStrictEqual(results[i], { code: 0, signal: null }, k.err))
   }
@@ -95,9 +97,13 @@ test('reapers of the same dead lock starting at the same instant never both hold
   assert.strictEqual(entries.length, 2 * rounds * reapers, 'every reaper got the lock once')
   assertNoOverlap(entries)
   assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['log'], 'no lock, guard or staging file left')
-})
+}
 
-async function increments (withKiller) {
+test('reapers of the same dead lock starting at the same instant never both hold it', () => barrierReapers(false))
+
+test('the same with half the reapers locking like the WebAssembly backend (no kernel locks)', () => barrierReapers(true))
+
+async function increments (withKiller, mixed = false) {
   const dir = tmpdir('dfs-lockp-')
   const target = path.join(dir, 'counter.json')
   const log = path.join(dir, 'log')
@@ -111,7 +117,7 @@ async function increments (withKiller) {
   // replaced by a fresh process for the same slot, which continues from the file.
   async function slot (w) {
     for (;;) {
-      const k = run(['inc', target, log, String(w), String(INCREMENTS)])
+      const k = run(['inc', target, log, String(w), String(INCREMENTS)], mixed && w % 2 === 1)
       k.w = w
       live.add(k)
       const r = await k.done
@@ -180,6 +186,13 @@ test('the same while a killer SIGKILLs workers, some inside the critical section
   // while acquiring leaves nothing; elsewhere a named one may remain until the next reap sweeps it.)
   assert.deepStrictEqual(r.left.filter((n) => !n.endsWith('.stage')), [])
   if (process.platform === 'linux') assert.deepStrictEqual(r.left, [])
+})
+
+test('the same with half the workers locking like the WebAssembly backend (no kernel locks)', async (t) => {
+  const r = await increments(true, true)
+  t.diagnostic(`mixed: ${r.kills} SIGKILLs (${r.killedInside} inside the critical section): ${r.seconds.toFixed(2)} s`)
+  assert.ok(r.killedInside > 0, 'some holders were killed inside the critical section')
+  assert.deepStrictEqual(r.left.filter((n) => !n.endsWith('.stage')), [])
 })
 
 test('after a holder is SIGKILLed the next waiter acquires within one backoff step', async (t) => {

@@ -21,9 +21,18 @@ fn table() -> MutexGuard<'static, Table<std::fs::File>> {
     T.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// This process. `DURABLE_FS_NO_KERNEL_LOCKS=1` makes it lock like the WebAssembly backend (no
+/// kernel locks: its holders are judged by pid and start time, its reaps rely on the guard file),
+/// so mixed native/WebAssembly setups can be tested with real processes.
 fn me() -> &'static Me {
     static ME: OnceLock<Me> = OnceLock::new();
-    ME.get_or_init(|| Me::of(&OsFs))
+    ME.get_or_init(|| {
+        let mut me = Me::of(&OsFs);
+        if std::env::var_os("DURABLE_FS_NO_KERNEL_LOCKS").is_some_and(|v| v == "1") {
+            me.kernel_locks = false;
+        }
+        me
+    })
 }
 
 /// Options after validation by `lib/lock.js`.
