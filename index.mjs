@@ -8,6 +8,8 @@ export const {
   secureWriteFile,
   secureWriteFileSync,
   sweepTempFilesSync,
+  atomicWriteFiles,
+  atomicWriteFilesSync,
   lock,
   lockSync,
   withLock,
