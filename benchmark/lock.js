@@ -7,7 +7,8 @@
 // 2. Contended: --workers processes x --cycles lock / read counter / write counter+1 / unlock,
 //    all starting at one instant; wall time until the last finishes, and lost updates.
 // 3. Recovery: a holder is SIGKILLed while another process waits; time until the waiter holds it.
-// Peers load from benchmark/node_modules (benchmark/package.json), or from $LOCK_BENCH_PEERS.
+// Peers load from benchmark/node_modules (benchmark/package.json, installed on first use), or
+// from $LOCK_BENCH_PEERS.
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -33,7 +34,8 @@ function peer (name) {
     return require(require.resolve(name, { paths: where }))
   } catch {}
   if (fs.existsSync(path.join(__dirname, 'package.json')) && !fs.existsSync(path.join(__dirname, 'node_modules', name))) {
-    spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: __dirname, stdio: 'inherit' })
+    const ci = fs.existsSync(path.join(__dirname, 'package-lock.json'))
+    spawnSync('npm', [ci ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: __dirname, stdio: 'inherit' })
     try {
       return require(require.resolve(name, { paths: where }))
     } catch {}
