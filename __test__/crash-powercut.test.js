@@ -18,6 +18,9 @@ const t = require('../scripts/crash/trace')
 const OLD = Buffer.from('old content, written and synced before the cut')
 const NEW = Buffer.from('new content written by the child before the power cut\n'.repeat(64))
 
+// Cuts after a returned write per backend mode; `npm run test:crash` sets more.
+const ROUNDS = Number(process.env.DFS_CRASH_ROUNDS) || 3
+
 const FILESYSTEMS = [
   { name: 'ext4 (data=writeback,noauto_da_alloc)', mkfs: ['mkfs.ext4', '-q', '-F'], size: '64M', opts: 'data=writeback,noauto_da_alloc' },
   { name: 'xfs', mkfs: ['mkfs.xfs', '-q', '-f'], size: '320M', opts: '' }
@@ -111,7 +114,7 @@ for (const fsys of FILESYSTEMS) {
     try {
       let n = 0
       for (const how of ['sync', 'async']) {
-        for (let round = 0; round < 3; round++) {
+        for (let round = 0; round < ROUNDS; round++) {
           seed(im)
           const r = runChild(im, how)
           assert.deepStrictEqual(r, { ok: true }, 'the child reports success')

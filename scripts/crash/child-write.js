@@ -1,6 +1,6 @@
 'use strict'
 // A child that writes one file through durable-fs and reports the outcome as one JSON line:
-//   node child-write.js TARGET DATA_HEX MODE_OCTAL|- sync|async|naive [sweep]
+//   node child-write.js TARGET DATA_HEX|fill:SIZE:BYTE MODE_OCTAL|- sync|async|naive [sweep]
 // Used under strace (trace, injected errors, SIGKILL) and before power cuts. `naive` is the
 // control: what most Node libraries do (temp file, fsync, rename, no directory fsync), written
 // with Node's fs, to show the power-cut test catches it.
@@ -23,7 +23,9 @@ function naive (target, data, mode) {
 async function main () {
   const [target, hex, mode, how, sweep] = process.argv.slice(2)
   process.umask(0o022)
-  const data = Buffer.from(hex, 'hex')
+  // `fill:SIZE:BYTE` stands for SIZE bytes of BYTE (large data does not fit in an argument).
+  const fill = /^fill:(\d+):(\d+)$/.exec(hex)
+  const data = fill ? Buffer.alloc(Number(fill[1]), Number(fill[2])) : Buffer.from(hex, 'hex')
   const opts = mode === '-' ? {} : { mode: parseInt(mode, 8) }
   try {
     if (sweep === 'sweep') dfs.sweepTempFilesSync(require('node:path').dirname(target), 0)
