@@ -153,10 +153,8 @@ for (const fsys of FILESYSTEMS) {
       assert.ok(rel.length >= 8, `the write's calls were found in the trace (${rel.length})`)
       const seen = { old: 0, new: 0 }
       for (const [i, c] of rel.entries()) {
-        const n = calls.filter((x) => x.tid === c.tid && x.name === c.name).indexOf(c) + 1
-        seed(im)
-        const r = t.runTraced(childArgs(im, 'sync'), { inject: [`${c.name}:error=EIO:signal=SIGKILL:when=${n}`] })
-        const what = `${fsys.name}: killed before ${c.name} #${n} (call ${i})`
+        const r = t.injectAt(childArgs(im, 'sync'), { calls, rel, i, spec: 'error=EIO:signal=SIGKILL', dir: im.dir, prepare: () => seed(im) })
+        const what = `${fsys.name}: killed before ${c.name} #${r.n} (call ${i})`
         assert.strictEqual(r.child, null, `${what}: the child must die before reporting`)
         im.cycle()
         seen[check(im, false, what)]++

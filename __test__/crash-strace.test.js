@@ -17,8 +17,10 @@ const skip = BACKEND !== 'native' ? 'strace checks run once, with the native bac
 const OLD = Buffer.from('the old content')
 const NEW = Buffer.from('the new content, longer than the old one')
 
-function fresh (withOld = true) {
-  const dir = fs.realpathSync(tmpdir('dfs-crash-strace-'))
+function fresh (withOld = true, reuse = null) {
+  if (reuse) fs.rmSync(reuse, { recursive: true, force: true })
+  if (reuse) fs.mkdirSync(reuse)
+  const dir = reuse || fs.realpathSync(tmpdir('dfs-crash-strace-'))
   const target = path.join(dir, 'f')
   if (withOld) {
     fs.writeFileSync(target, OLD)
@@ -100,14 +102,12 @@ test('an error injected into each system call of the real write: clean error, no
   const renameAt = rel.findIndex((c) => c.name.startsWith('rename'))
   let runs = 0
   for (const [i, c] of rel.entries()) {
-    const n = calls.filter((x) => x.tid === c.tid && x.name === c.name).indexOf(c) + 1
     for (const errno of ERRNOS[c.name] || ['EIO']) {
-      const f = fresh(true)
-      const r = t.runTraced([f.target, NEW.toString('hex'), '664', 'sync'], { inject: [`${c.name}:error=${errno}:when=${n}`] })
-      const what = `${c.name} #${n} (call ${i} of the write) failing with ${errno}`
-      const injected = t.parseTrace(r.trace).filter((x) => x.injected)
-      assert.strictEqual(injected.length, 1, `${what}: exactly one call injected`)
-      assert.strictEqual(t.relevant(injected, f.dir).length, 1, `${what}: the injected call is the protocol's`)
+      let f
+      const r = t.injectAt([base.target, NEW.toString('hex'), '664', 'sync'], {
+        calls, rel, i, spec: `error=${errno}`, dir: base.dir, prepare: () => { f = fresh(true, base.dir) }
+      })
+      const what = `${c.name} #${r.n} (call ${i} of the write) failing with ${errno}`
       const after = i > renameAt
       const retried = errno === 'EINTR'
       const dirClose = c.name === 'close' && after
@@ -130,10 +130,10 @@ test('an error injected into each system call of the real write: clean error, no
         }
       }
       assert.deepStrictEqual(fs.readdirSync(f.dir), ['f'], `${what}: nothing left behind`)
-      fs.rmSync(f.dir, { recursive: true })
       runs++
     }
   }
+  fs.rmSync(base.dir, { recursive: true })
   console.log(`crash-strace: fault injection into the real addon: ${rel.length} calls, ${runs} cases, 0 violations`)
   assert.ok(runs >= rel.length)
 })

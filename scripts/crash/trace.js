@@ -228,9 +228,31 @@ function checkWrite ({ ops, dir, target, old, oldMode, data, mode, umask = 0o022
   return JSON.parse(out)
 }
 
+// Runs the child with `spec` (for example `error=EIO` or `error=EIO:signal=SIGKILL`) injected
+// into the `i`-th of the protocol's calls `rel` (from a baseline trace of the same child, whose
+// call `base` came from), and checks that the injection hit exactly that call. strace counts calls
+// per thread (`when=N`), and Node's start-up occasionally makes one call more or less on the main
+// thread, so a run that hit another call is thrown away and retried (after `prepare()`).
+function injectAt (childArgs, { calls, rel, i, spec, dir, prepare, attempts = 6 }) {
+  const c = rel[i]
+  const n = calls.filter((x) => x.tid === c.tid && x.name === c.name).indexOf(c) + 1
+  const killing = /signal=SIGKILL/.test(spec)
+  for (let a = 1; a <= attempts; a++) {
+    prepare()
+    const r = runTraced(childArgs, { inject: [`${c.name}:${spec}:when=${n}`] })
+    const parsed = parseTrace(r.trace)
+    const got = relevant(parsed, dir)
+    const hit = killing
+      ? got.length === i + 1 && got[i].name === c.name && got[i].unfinished && r.signal === 'SIGKILL'
+      : parsed.filter((x) => x.injected).length === 1 && got[i] && got[i].name === c.name && got[i].injected
+    if (hit) return { ...r, n, attempts: a }
+  }
+  throw new Error(`could not inject ${spec} into ${c.name} #${n} (call ${i}) in ${attempts} attempts`)
+}
+
 // FS_IOC_SHUTDOWN (NOLOGFLUSH) on a mount point: a power cut for that file system.
 function shutdown (mnt) {
   execFileSync(checker(), ['shutdown', mnt], { stdio: 'pipe' })
 }
 
-module.exports = { hasStrace, runTraced, parseTrace, relevant, toOps, checkWrite, checker, shutdown, errName, inside, CHILD, ROOT }
+module.exports = { hasStrace, runTraced, injectAt, parseTrace, relevant, toOps, checkWrite, checker, shutdown, errName, inside, CHILD, ROOT }
