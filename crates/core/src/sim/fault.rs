@@ -18,7 +18,8 @@ pub enum Action {
     Fail(&'static str),
     /// Do not run it; pretend it succeeded.
     Drop,
-    /// (`fchmod` only) pretend it succeeded now, run it right after the next `fsync` of a file.
+    /// Pretend it succeeded now and run it later: an `fchmod` right after the next `fsync` of a
+    /// file; a `write` right after the next `link` (through the new name: the same inode).
     Defer,
 }
 
@@ -32,11 +33,19 @@ pub struct Interpose<'a, F: Fs> {
     count: Cell<usize>,
     calls: RefCell<Vec<(&'static str, String, Action)>>,
     deferred: RefCell<Option<u32>>,
+    deferred_write: RefCell<Option<Vec<u8>>>,
 }
 
 impl<'a, F: Fs> Interpose<'a, F> {
     pub fn new(inner: &'a F, rule: impl Fn(usize, &'static str, &str) -> Action + 'a) -> Self {
-        Interpose { inner, rule: Box::new(rule), count: Cell::new(0), calls: RefCell::new(Vec::new()), deferred: RefCell::new(None) }
+        Interpose {
+            inner,
+            rule: Box::new(rule),
+            count: Cell::new(0),
+            calls: RefCell::new(Vec::new()),
+            deferred: RefCell::new(None),
+            deferred_write: RefCell::new(None),
+        }
     }
 
     /// Passes everything (counts the calls of a run).
@@ -87,10 +96,15 @@ impl<F: Fs> Fs for Interpose<'_, F> {
         self.inner.open_append(p, mode, create)
     }
     fn write_all(&self, f: &F::File, data: &[u8]) -> Result<()> {
-        if self.gate("write", "")? {
-            self.inner.write_all(f, data)?;
+        match self.step("write", "") {
+            Action::Pass => self.inner.write_all(f, data),
+            Action::Fail(code) => Err(Error::os(code, errno_of(code), "write", None)),
+            Action::Drop => Ok(()),
+            Action::Defer => {
+                *self.deferred_write.borrow_mut() = Some(data.to_vec());
+                Ok(())
+            }
         }
-        Ok(())
     }
     fn read_all(&self, f: &F::File) -> Result<Vec<u8>> {
         self.gate("read", "")?;
@@ -168,6 +182,14 @@ impl<F: Fs> Fs for Interpose<'_, F> {
     fn link(&self, from: &str, to: &str) -> Result<()> {
         if self.gate("link", from).map_err(|e| e.with_dest(to))? {
             self.inner.link(from, to)?;
+            let deferred = self.deferred_write.borrow_mut().take();
+            // The deferred write is a call of its own (a crash can come between the two).
+            if let Some(data) = deferred.filter(|_| matches!(self.step("write", to), Action::Pass)) {
+                let f = self.inner.open_append(to, 0o644, false)?;
+                let w = self.inner.write_all(&f, &data);
+                self.inner.close(f)?;
+                w?;
+            }
         }
         Ok(())
     }

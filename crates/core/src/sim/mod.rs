@@ -217,6 +217,7 @@ pub struct SimFile {
 
 #[derive(Debug, Clone)]
 struct Open {
+    pid: u32,
     ino: u64,
     path: String,
     pos: u64,
@@ -301,12 +302,23 @@ impl SimFs {
         SimFs { w: self.w.clone(), pid }
     }
 
-    /// Kills this process: its open files close (releasing its kernel locks), its PID is dead.
-    pub fn kill(&self, files: Vec<SimFile>) {
-        for f in files {
-            let _ = self.close(f);
+    /// Kills this process (SIGKILL): its open files close, releasing its kernel locks, and its
+    /// pid is dead. Its writes stay (they are in the page cache); a power cut is [`crash`]'s job.
+    pub fn kill(&self) {
+        let mut w = self.w.borrow_mut();
+        let mine: Vec<u64> = w.files.iter().filter(|(_, o)| o.pid == self.pid).map(|(fd, _)| *fd).collect();
+        for fd in mine {
+            w.files.remove(&fd);
+            w.locks.retain(|_, holder| *holder != fd);
         }
-        self.w.borrow_mut().alive.remove(&self.pid);
+        w.alive.remove(&self.pid);
+        let w = &mut *w;
+        w.img.collect_garbage_open(&w.files);
+    }
+
+    /// How many files this process has open.
+    pub fn open_files_of_process(&self) -> usize {
+        self.w.borrow().files.values().filter(|o| o.pid == self.pid).count()
     }
 
     /// Sets the umask applied to created files and directories.
@@ -391,7 +403,7 @@ impl SimFs {
         let mut w = self.w.borrow_mut();
         let fd = w.next_fd;
         w.next_fd += 1;
-        w.files.insert(fd, Open { ino, path: p.to_string(), pos: 0, append, dir });
+        w.files.insert(fd, Open { pid: self.pid, ino, path: p.to_string(), pos: 0, append, dir });
         SimFile { fd }
     }
 
