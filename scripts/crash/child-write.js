@@ -1,6 +1,6 @@
 'use strict'
 // A child that writes one file through durable-fs and reports the outcome as one JSON line:
-//   node child-write.js TARGET DATA_HEX|fill:SIZE:BYTE MODE_OCTAL|- sync|async|naive [sweep]
+//   node child-write.js TARGET DATA_HEX|fill:SIZE:BYTE MODE_OCTAL|- sync|async|naive [sweep][,mkdir]
 // Used under strace (trace, injected errors, SIGKILL) and before power cuts. `naive` is the
 // control: what most Node libraries do (temp file, fsync, rename, no directory fsync), written
 // with Node's fs, to show the power-cut test catches it.
@@ -26,9 +26,11 @@ async function main () {
   // `fill:SIZE:BYTE` stands for SIZE bytes of BYTE (large data does not fit in an argument).
   const fill = /^fill:(\d+):(\d+)$/.exec(hex)
   const data = fill ? Buffer.alloc(Number(fill[1]), Number(fill[2])) : Buffer.from(hex, 'hex')
+  const flags = (sweep || '').split(',')
   const opts = mode === '-' ? {} : { mode: parseInt(mode, 8) }
+  if (flags.includes('mkdir')) opts.mkdir = true
   try {
-    if (sweep === 'sweep') dfs.sweepTempFilesSync(require('node:path').dirname(target), 0)
+    if (flags.includes('sweep')) dfs.sweepTempFilesSync(require('node:path').dirname(target), 0)
     if (how === 'naive') naive(target, data, opts.mode)
     else if (how === 'async') await dfs.atomicWriteFile(target, data, opts)
     else dfs.atomicWriteFileSync(target, data, opts)

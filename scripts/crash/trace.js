@@ -219,11 +219,11 @@ function checker () {
 }
 
 // Runs the crash-state check of a write on an op list.
-function checkWrite ({ ops, dir, target, old, oldMode, data, mode, umask = 0o022 }) {
+function checkWrite ({ ops, dir, target, old, oldMode, data, mode, umask = 0o022, mkdir = false }) {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-ops-')), 'ops.tsv')
   fs.writeFileSync(f, ops)
   const hex = (b) => (b === null ? '-' : Buffer.from(b).toString('hex'))
-  const out = execFileSync(checker(), ['check-write', f, dir, target, hex(old), (oldMode || 0).toString(8), hex(data), mode.toString(8), umask.toString(8)], { encoding: 'utf8' })
+  const out = execFileSync(checker(), ['check-write', f, dir, target, hex(old), (oldMode || 0).toString(8), hex(data), mode.toString(8), umask.toString(8), ...(mkdir ? ['mkdir'] : [])], { encoding: 'utf8' })
   fs.rmSync(path.dirname(f), { recursive: true, force: true })
   return JSON.parse(out)
 }

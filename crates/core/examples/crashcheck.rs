@@ -1,7 +1,7 @@
 //! The crash-state checker for the real addon (used by `scripts/crash/`).
 //!
 //! ```text
-//! crashcheck check-write OPS ROOT TARGET OLD_HEX OLD_MODE NEW_HEX MODE UMASK
+//! crashcheck check-write OPS ROOT TARGET OLD_HEX OLD_MODE NEW_HEX MODE UMASK [mkdir]
 //!     OPS: the system calls of one write, recorded with strace and converted by
 //!     scripts/crash/trace.js (format: durable_fs_core::sim::replay). Replays them on the simulator
 //!     from a base image holding TARGET (OLD_HEX with OLD_MODE; OLD_HEX "-" for no file), explores
@@ -40,8 +40,12 @@ fn json_list(v: &[String]) -> String {
 }
 
 fn check_write_cmd(a: &[String]) -> Result<(), String> {
+    let (a, mkdir) = match a {
+        [rest @ .., flag] if flag == "mkdir" => (rest, true),
+        _ => (a, false),
+    };
     let [ops, root, target, old_hex, old_mode, new_hex, mode, umask] = a else {
-        return Err("usage: crashcheck check-write OPS ROOT TARGET OLD_HEX OLD_MODE NEW_HEX MODE UMASK".to_string());
+        return Err("usage: crashcheck check-write OPS ROOT TARGET OLD_HEX OLD_MODE NEW_HEX MODE UMASK [mkdir]".to_string());
     };
     let octal = |s: &str| u32::from_str_radix(s, 8).map_err(|_| format!("bad octal {s}"));
     let text = std::fs::read_to_string(ops).map_err(|e| format!("{ops}: {e}"))?;
@@ -63,7 +67,7 @@ fn check_write_cmd(a: &[String]) -> Result<(), String> {
     // The simulated protocol, for the order.
     let sim = SimFs::new(base.clone());
     sim.set_umask(octal(umask)?);
-    let opts = WriteOptions { mode: Some(case.mode), ..Default::default() };
+    let opts = WriteOptions { mode: Some(case.mode), mkdir, ..Default::default() };
     atomic_write(&sim, target, &case.new, &opts).map_err(|e| format!("simulated write failed: {e}"))?;
     let (real_order, sim_order) = (normalize(&real.trace(), root), normalize(&sim.trace(), root));
     println!(
