@@ -319,3 +319,39 @@ fn two_writers_interleaved_at_every_call_leave_one_complete_version_in_every_cra
     }
     println!("crash-sim: write: two writers interleaved at every call: {cases} interleavings, {states} crash states, 0 violations");
 }
+
+#[test]
+fn when_the_cleanup_fails_too_the_first_error_is_returned_and_a_sweep_removes_the_temp_file() {
+    let s = &scenarios()[1];
+    let calls = {
+        let fs = sim_for(s);
+        let probe = Interpose::counting(&fs);
+        atomic_write(&probe, s.target, NEW, &s.opts).unwrap();
+        probe.calls()
+    };
+    let rename_at = calls.iter().position(|(c, _, _)| *c == "rename").unwrap();
+    let mut cases = 0;
+    // Calls after `open` of the temp file and up to the rename: their failure triggers the unlink.
+    for (i, (call, _, _)) in calls.iter().enumerate().take(rename_at + 1).skip(2) {
+        let fs = sim_for(s);
+        let f = Interpose::new(&fs, move |n, c, _| {
+            if n == i {
+                Action::Fail("EIO")
+            } else if n > i && c == "unlink" {
+                Action::Fail("EACCES")
+            } else {
+                Action::Pass
+            }
+        });
+        let e = atomic_write(&f, s.target, NEW, &s.opts).expect_err("must fail");
+        let what = format!("call {i} ({call}) failing, then the unlink");
+        assert_eq!((e.code.as_str(), e.syscall), ("EIO", *call), "{what}: the first error is returned, not the cleanup's");
+        assert_eq!(fs.open_files(), 0, "{what}");
+        assert_eq!(fs.image().get(s.target).unwrap().data, OLD, "{what}");
+        assert_eq!(fs.image().temp_files("/d").len(), 1, "{what}: the temp file the kernel would not unlink stays");
+        assert_eq!(write::sweep_temp_files(&fs, "/d", 0).unwrap(), 1, "{what}: a sweep removes it");
+        assert!(fs.image().temp_files("/d").is_empty());
+        cases += 1;
+    }
+    println!("crash-sim: fault injection: write protocol, failing call then failing cleanup: {cases} cases, 0 violations");
+}
