@@ -240,6 +240,8 @@ struct World {
     umask: u32,
     euid: Option<u32>,
     boot: u64,
+    /// Host name and boot id reported instead of the simulated ones (to judge records of a real run).
+    identity: Option<(String, String)>,
     alive: BTreeSet<u32>,
     kernel_locks: bool,
 }
@@ -276,6 +278,7 @@ impl SimFs {
             umask: 0o022,
             euid: Some(1000),
             boot: 1,
+            identity: None,
             alive: BTreeSet::from([100]),
             kernel_locks: true,
         };
@@ -329,6 +332,12 @@ impl SimFs {
     /// Sets the effective uid (`Some(0)`: root, which makes the write protocol keep owners).
     pub fn set_euid(&self, euid: Option<u32>) {
         self.w.borrow_mut().euid = euid;
+    }
+
+    /// Reports this host name and boot id (those of the machine a replayed trace was recorded
+    /// on, so the records in it are judged as this host's).
+    pub fn set_identity(&self, host: &str, boot_id: &str) {
+        self.w.borrow_mut().identity = Some((host.to_string(), boot_id.to_string()));
     }
 
     /// Makes [`Fs::try_lock`] unavailable (the WebAssembly backend's situation).
@@ -712,11 +721,12 @@ impl Fs for SimFs {
     }
 
     fn hostname(&self) -> String {
-        "sim".to_string()
+        self.w.borrow().identity.as_ref().map(|(h, _)| h.clone()).unwrap_or_else(|| "sim".to_string())
     }
 
     fn boot_id(&self) -> Option<String> {
-        Some(format!("boot-{}", self.w.borrow().boot))
+        let w = self.w.borrow();
+        Some(w.identity.as_ref().map(|(_, b)| b.clone()).unwrap_or_else(|| format!("boot-{}", w.boot)))
     }
 
     fn process_start(&self, pid: u32) -> Option<u64> {
