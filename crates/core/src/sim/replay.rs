@@ -92,15 +92,22 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
-/// A trace as comparable lines: `syscall name`, with the name relative to `root` and every temp
-/// file name of the write protocol replaced by `<tmp>`. Consecutive writes to one file are one line
+/// A trace as comparable lines: `syscall name`, with the name relative to `root`, every temp file
+/// name of the write protocol replaced by `<tmp>` and every staging file of the lock protocol
+/// (`<name>.<16 hex>.stage`) by `<stage>`. Consecutive writes to one file are one line
 /// (the kernel may split a write; `write_all` loops).
 pub fn normalize(trace: &[Call], root: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in trace {
         let rel = c.path.strip_prefix(root).unwrap_or(&c.path);
         let (dir, name) = path::split(rel, false);
-        let name = if crate::write::is_temp_name(name) { "<tmp>" } else { name };
+        let name = if crate::write::is_temp_name(name) {
+            "<tmp>"
+        } else if is_stage_name(name) {
+            "<stage>"
+        } else {
+            name
+        };
         let shown = if dir == "/" || dir == "." { name.to_string() } else { format!("{dir}/{name}") };
         let line = format!("{} {}", c.syscall, if shown.is_empty() { "." } else { &shown });
         if c.syscall == "write" && out.last() == Some(&line) {
@@ -109,4 +116,8 @@ pub fn normalize(trace: &[Call], root: &str) -> Vec<String> {
         out.push(line);
     }
     out
+}
+
+fn is_stage_name(name: &str) -> bool {
+    name.strip_suffix(".stage").and_then(|s| s.rsplit_once('.')).is_some_and(|(_, hex)| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
