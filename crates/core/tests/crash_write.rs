@@ -355,3 +355,23 @@ fn when_the_cleanup_fails_too_the_first_error_is_returned_and_a_sweep_removes_th
     }
     println!("crash-sim: fault injection: write protocol, failing call then failing cleanup: {cases} cases, 0 violations");
 }
+
+#[test]
+fn without_fsync_a_write_is_atomic_against_a_process_crash_but_not_against_a_power_cut() {
+    // `fsync: false` skips both fsyncs. What that still guarantees, and what it does not, pinned
+    // down so the documentation can say exactly that.
+    use durable_fs_core::sim::crash::explore_process_crash;
+    let s = &scenarios()[1];
+    let opts = WriteOptions { fsync: false, ..s.opts.clone() };
+    let fs = sim_for(s);
+    atomic_write(&fs, s.target, NEW, &opts).unwrap();
+    let case = case_of(s, NEW);
+    // A crash of the process: the page cache survives, every state is old or new.
+    let killed = explore_process_crash(&s.base, &fs.log(), false, |st| check_write(&case, st));
+    report("write, fsync: false", "process crash at every call", &killed);
+    assert!(killed.violations.is_empty(), "{:#?}", killed.violations);
+    // A power cut: the rename may reach the disk before the data.
+    let cut = explore(&s.base, &fs.log(), false, |st| check_write(&case, st));
+    report("write, fsync: false", "power cut (expected: not atomic)", &cut);
+    assert!(cut.violations.iter().any(|v| v.contains("neither old nor new")), "{:#?}", cut.violations);
+}

@@ -258,6 +258,32 @@ pub fn explore(base: &Image, log: &[Op], returned_ok: bool, mut check: impl FnMu
     out
 }
 
+/// The states a process crash (SIGKILL, no power cut) can leave: every op issued before the crash
+/// is applied (the page cache survives), nothing after it. One state per crash point.
+pub fn explore_process_crash(
+    base: &Image,
+    log: &[Op],
+    returned_ok: bool,
+    mut check: impl FnMut(&CrashState) -> Result<(), String>,
+) -> Explored {
+    let mut out = Explored::default();
+    let mut seen = BTreeSet::new();
+    for k in 0..=log.len() {
+        let fates = vec![Fate::Applied; k];
+        let image = apply(base, log, &fates);
+        out.states += 1;
+        let returned = returned_ok && k == log.len();
+        if seen.insert((image.describe(), returned)) {
+            out.distinct += 1;
+            let st = CrashState { image, crash_at: k, returned_ok: returned, fates };
+            if let Err(why) = check(&st) {
+                out.violations.push(format!("{why} [{}]", st.explain(log)));
+            }
+        }
+    }
+    out
+}
+
 /// What a write was asked to do, for [`check_write`] and [`recover_write`].
 #[derive(Debug, Clone)]
 pub struct WriteCase {

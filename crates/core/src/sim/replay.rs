@@ -119,5 +119,7 @@ pub fn normalize(trace: &[Call], root: &str) -> Vec<String> {
 }
 
 fn is_stage_name(name: &str) -> bool {
-    name.strip_suffix(".stage").and_then(|s| s.rsplit_once('.')).is_some_and(|(_, hex)| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    name.strip_suffix(".stage")
+        .and_then(|s| s.rsplit_once('.'))
+        .is_some_and(|(_, hex)| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
