@@ -1,6 +1,6 @@
 'use strict'
 // A child that writes one file through durable-fs and reports the outcome as one JSON line:
-//   node child-write.js TARGET DATA_HEX|fill:SIZE:BYTE MODE_OCTAL|- sync|async|naive [sweep][,mkdir]
+//   node child-write.js TARGET DATA_HEX|fill:SIZE:BYTE MODE_OCTAL|- sync|async|naive [sweep][,mkdir][,nofsync]
 // Used under strace (trace, injected errors, SIGKILL) and before power cuts. `naive` is the
 // control: what most Node libraries do (temp file, fsync, rename, no directory fsync), written
 // with Node's fs, to show the power-cut test catches it.
@@ -29,6 +29,7 @@ async function main () {
   const flags = (sweep || '').split(',')
   const opts = mode === '-' ? {} : { mode: parseInt(mode, 8) }
   if (flags.includes('mkdir')) opts.mkdir = true
+  if (flags.includes('nofsync')) opts.fsync = false
   try {
     if (flags.includes('sweep')) dfs.sweepTempFilesSync(require('node:path').dirname(target), 0)
     if (how === 'naive') naive(target, data, opts.mode)
