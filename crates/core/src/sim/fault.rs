@@ -136,6 +136,10 @@ impl<F: Fs> Fs for Interpose<'_, F> {
         }
         Ok(())
     }
+    fn start_writeback(&self, f: &F::File) {
+        // A hint with no result: forwarded, not numbered.
+        self.inner.start_writeback(f)
+    }
     fn fdatasync(&self, f: &F::File) -> Result<()> {
         if self.gate("fdatasync", "")? {
             self.inner.fdatasync(f)?;
@@ -251,5 +255,8 @@ impl<F: Fs> Fs for Interpose<'_, F> {
     }
     fn windows(&self) -> bool {
         self.inner.windows()
+    }
+    fn dir_sync_group(&self) -> Option<&crate::group::DirSyncGroups> {
+        self.inner.dir_sync_group()
     }
 }
