@@ -8,8 +8,11 @@ use durable_fs_core::sim::fault::{Action, Interpose};
 use durable_fs_core::sim::{Image, SimFs};
 use durable_fs_core::{Fs, WriteOptions};
 
+/// (path, new content, mode) of each file of a batch.
+type Writes = Vec<(&'static str, Vec<u8>, u32)>;
+
 /// Three files in two directories, one of them new.
-fn setup() -> (Image, Vec<(&'static str, Vec<u8>, u32)>) {
+fn setup() -> (Image, Writes) {
     let mut img = Image::new();
     img.add_file("/d/a", b"old a", 0o640);
     img.add_file("/d/b", b"old b", 0o600);
