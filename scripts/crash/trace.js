@@ -10,6 +10,7 @@ const { spawnSync, execFileSync } = require('node:child_process')
 
 const ROOT = path.join(__dirname, '..', '..')
 const CHILD = path.join(__dirname, 'child-write.js')
+const CHILD_MANY = path.join(__dirname, 'child-many.js')
 
 // The calls the protocols make, as strace names them on x86_64/aarch64 Linux.
 const TRACED = [
@@ -23,11 +24,11 @@ function hasStrace () {
 }
 
 // Runs `node CHILD args` under strace; returns { trace, child: parsed child report, status }.
-function runTraced (childArgs, { inject = [], env = {}, timeout = 60000 } = {}) {
+function runTraced (childArgs, { inject = [], env = {}, timeout = 60000, child: script = CHILD } = {}) {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-strace-')), 'trace')
   const args = ['-f', '-yy', '-xx', '-s', '1048576', '-o', out, '-e', `trace=${TRACED.join(',')}`]
   for (const i of inject) args.push('-e', `inject=${i}`)
-  const r = spawnSync('strace', [...args, process.execPath, CHILD, ...childArgs], {
+  const r = spawnSync('strace', [...args, process.execPath, script, ...childArgs], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout,
@@ -233,13 +234,13 @@ function checkWrite ({ ops, dir, target, old, oldMode, data, mode, umask = 0o022
 // call `base` came from), and checks that the injection hit exactly that call. strace counts calls
 // per thread (`when=N`), and Node's start-up occasionally makes one call more or less on the main
 // thread, so a run that hit another call is thrown away and retried (after `prepare()`).
-function injectAt (childArgs, { calls, rel, i, spec, dir, prepare, attempts = 6 }) {
+function injectAt (childArgs, { calls, rel, i, spec, dir, prepare, attempts = 6, child = CHILD }) {
   const c = rel[i]
   const n = calls.filter((x) => x.tid === c.tid && x.name === c.name).indexOf(c) + 1
   const killing = /signal=SIGKILL/.test(spec)
   for (let a = 1; a <= attempts; a++) {
     prepare()
-    const r = runTraced(childArgs, { inject: [`${c.name}:${spec}:when=${n}`] })
+    const r = runTraced(childArgs, { inject: [`${c.name}:${spec}:when=${n}`], child })
     const parsed = parseTrace(r.trace)
     const got = relevant(parsed, dir)
     const hit = killing
@@ -250,9 +251,20 @@ function injectAt (childArgs, { calls, rel, i, spec, dir, prepare, attempts = 6 
   throw new Error(`could not inject ${spec} into ${c.name} #${n} (call ${i}) in ${attempts} attempts`)
 }
 
+// Runs the crash-state check of a batch on an op list; `files` are { target, old, oldMode, data, mode }.
+function checkMany ({ ops, dir, files, umask = 0o022 }) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-ops-'))
+  const hex = (b) => (b === null ? '-' : Buffer.from(b).toString('hex'))
+  fs.writeFileSync(path.join(tmp, 'ops.tsv'), ops)
+  fs.writeFileSync(path.join(tmp, 'spec.tsv'), files.map((f) => [f.target, hex(f.old), (f.oldMode || 0).toString(8), hex(f.data), f.mode.toString(8)].join('\t')).join('\n') + '\n')
+  const out = execFileSync(checker(), ['check-many', path.join(tmp, 'ops.tsv'), dir, path.join(tmp, 'spec.tsv'), umask.toString(8)], { encoding: 'utf8' })
+  fs.rmSync(tmp, { recursive: true, force: true })
+  return JSON.parse(out)
+}
+
 // FS_IOC_SHUTDOWN (NOLOGFLUSH) on a mount point: a power cut for that file system.
 function shutdown (mnt) {
   execFileSync(checker(), ['shutdown', mnt], { stdio: 'pipe' })
 }
 
-module.exports = { hasStrace, runTraced, injectAt, parseTrace, relevant, toOps, checkWrite, checker, shutdown, errName, inside, CHILD, ROOT }
+module.exports = { hasStrace, runTraced, injectAt, checkMany, CHILD_MANY, parseTrace, relevant, toOps, checkWrite, checker, shutdown, errName, inside, CHILD, ROOT }

@@ -7,12 +7,17 @@
 //!     from a base image holding TARGET (OLD_HEX with OLD_MODE; OLD_HEX "-" for no file), explores
 //!     every crash state, checks the write invariants and recovery in each, and compares the call
 //!     order with the simulated protocol's. Prints one JSON object; exit 0 when it could run.
+//! crashcheck check-many OPS ROOT SPEC UMASK
+//!     The same for a batch (atomicWriteFiles): SPEC has one line per file, tab-separated:
+//!     TARGET OLD_HEX|- OLD_MODE NEW_HEX MODE. Every file must be old or new in every state, all new
+//!     once the call returned; the order is compared with the simulated batch::atomic_write_many.
 //! crashcheck shutdown MOUNTPOINT
 //!     FS_IOC_SHUTDOWN with FS_SHUTDOWN_FLAGS_NOLOGFLUSH: the file system stops as if the power were
 //!     cut (what is not on disk yet is lost), Linux ext4 and xfs.
 //! ```
 
-use durable_fs_core::sim::crash::{check_write, explore, recover_write, WriteCase};
+use durable_fs_core::batch::{atomic_write_many, Entry};
+use durable_fs_core::sim::crash::{check_write, explore, recover_write, CrashState, WriteCase};
 use durable_fs_core::sim::replay::{normalize, replay};
 use durable_fs_core::sim::{Image, SimFs};
 use durable_fs_core::write::{atomic_write, WriteOptions};
@@ -83,6 +88,56 @@ fn check_write_cmd(a: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn check_many_cmd(a: &[String]) -> Result<(), String> {
+    let [ops, root, spec, umask] = a else {
+        return Err("usage: crashcheck check-many OPS ROOT SPEC UMASK".to_string());
+    };
+    let octal = |s: &str| u32::from_str_radix(s, 8).map_err(|_| format!("bad octal {s}"));
+    let text = std::fs::read_to_string(ops).map_err(|e| format!("{ops}: {e}"))?;
+    let spec = std::fs::read_to_string(spec).map_err(|e| format!("{spec}: {e}"))?;
+    let mut base = Image::new();
+    base.add_dir(root, 0o755);
+    let mut cases = Vec::new();
+    for line in spec.lines().filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [target, old_hex, old_mode, new_hex, mode] = f[..] else { return Err(format!("bad spec line {line:?}")) };
+        let old = if old_hex == "-" { None } else { Some((unhex(old_hex), octal(old_mode)?)) };
+        if let Some((data, m)) = &old {
+            base.add_file(target, data, *m);
+        } else {
+            base.add_dir(durable_fs_core::fs::path::split(target, false).0, 0o755);
+        }
+        cases.push(WriteCase { target: target.to_string(), old, new: unhex(new_hex), mode: octal(mode)? });
+    }
+    let real = SimFs::new(base.clone());
+    real.set_umask(octal(umask)?);
+    let replayed = replay(&real, &text)?;
+    let log = real.log();
+    let result = explore(&base, &log, true, |st| {
+        for c in &cases {
+            check_write(c, st).map_err(|e| format!("{}: {e}", c.target))?;
+        }
+        let untouched = CrashState { returned_ok: false, ..st.clone() };
+        cases.iter().try_for_each(|c| recover_write(c, &untouched))
+    });
+    let sim = SimFs::new(base.clone());
+    sim.set_umask(octal(umask)?);
+    let entries: Vec<Entry> = cases.iter().map(|c| Entry { path: &c.target, data: &c.new, mode: Some(c.mode) }).collect();
+    atomic_write_many(&sim, &entries, &WriteOptions::default()).map_err(|e| format!("simulated batch failed: {e}"))?;
+    let (real_order, sim_order) = (normalize(&real.trace(), root), normalize(&sim.trace(), root));
+    println!(
+        "{{\"replayed\":{replayed},\"ops\":{},\"states\":{},\"distinct\":{},\"violations\":{},\"orderMatch\":{},\"realOrder\":{},\"simOrder\":{}}}",
+        log.len(),
+        result.states,
+        result.distinct,
+        json_list(&result.violations),
+        real_order == sim_order,
+        json_list(&real_order),
+        json_list(&sim_order)
+    );
+    Ok(())
+}
+
 #[cfg(target_os = "linux")]
 fn shutdown(mnt: &str) -> Result<(), String> {
     use std::os::unix::io::AsRawFd;
@@ -107,6 +162,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = match args.first().map(String::as_str) {
         Some("check-write") => check_write_cmd(&args[1..]),
+        Some("check-many") => check_many_cmd(&args[1..]),
         Some("shutdown") if args.len() == 2 => shutdown(&args[1]),
         _ => Err("usage: crashcheck check-write ... | crashcheck shutdown MOUNTPOINT".to_string()),
     };
