@@ -66,6 +66,7 @@ fn short(op: &Op) -> String {
     match op {
         Op::Create { path, .. } => format!("create {}", path::split(path, false).1),
         Op::Mkdir { path, .. } => format!("mkdir {path}"),
+        Op::CreateAnon { ino, .. } => format!("create unnamed #{ino}"),
         Op::Write { ino, data, .. } => format!("write #{ino} ({} bytes)", data.len()),
         Op::Truncate { ino, len } => format!("truncate #{ino} to {len}"),
         Op::Chmod { ino, mode } => format!("chmod #{ino} {mode:o}"),
@@ -131,6 +132,9 @@ fn apply(base: &Image, log: &[Op], fates: &[Fate]) -> Image {
             Op::Mkdir { ino, mode, .. } => {
                 img.inodes.insert(*ino, Inode::new(Kind::Dir, *mode));
             }
+            Op::CreateAnon { ino, mode } => {
+                img.inodes.insert(*ino, Inode::new(Kind::File, *mode));
+            }
             _ => {}
         }
     }
@@ -184,7 +188,7 @@ fn apply(base: &Image, log: &[Op], fates: &[Fate]) -> Image {
                     img.names.remove(path);
                 }
             }
-            Op::Fsync { .. } | Op::FsyncDir { .. } => {}
+            Op::Fsync { .. } | Op::FsyncDir { .. } | Op::CreateAnon { .. } => {}
         }
     }
     // A name whose directory did not survive is unreachable.

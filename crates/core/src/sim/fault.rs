@@ -19,7 +19,7 @@ pub enum Action {
     /// Do not run it; pretend it succeeded.
     Drop,
     /// Pretend it succeeded now and run it later: an `fchmod` right after the next `fsync` of a
-    /// file; a `write` right after the next `link` (through the new name: the same inode).
+    /// file; a `write` right after the next `link` or `link_file` (the same inode).
     Defer,
 }
 
@@ -193,6 +193,20 @@ impl<F: Fs> Fs for Interpose<'_, F> {
                 let w = self.inner.write_all(&f, &data);
                 self.inner.close(f)?;
                 w?;
+            }
+        }
+        Ok(())
+    }
+    fn create_anon(&self, dir: &str, mode: u32) -> Result<Option<F::File>> {
+        self.gate("open", dir)?;
+        self.inner.create_anon(dir, mode)
+    }
+    fn link_file(&self, f: &F::File, to: &str) -> Result<()> {
+        if self.gate("link", to)? {
+            self.inner.link_file(f, to)?;
+            let deferred = self.deferred_write.borrow_mut().take();
+            if let Some(data) = deferred.filter(|_| matches!(self.step("write", to), Action::Pass)) {
+                self.inner.write_all(f, &data)?;
             }
         }
         Ok(())

@@ -162,6 +162,8 @@ pub enum Op {
     Create { path: String, ino: u64, mode: u32 },
     /// A new directory.
     Mkdir { path: String, ino: u64, mode: u32 },
+    /// A new unnamed file (`O_TMPFILE`): an inode without a name until a [`Op::Link`] names it.
+    CreateAnon { ino: u64, mode: u32 },
     /// Bytes written at an offset.
     Write { ino: u64, off: u64, data: Vec<u8> },
     /// A new length.
@@ -172,7 +174,7 @@ pub enum Op {
     Chown { ino: u64, uid: u32, gid: u32 },
     /// `to` now names `ino`, `from` names nothing (one atomic step).
     Rename { from: String, to: String, ino: u64 },
-    /// `to` now names `ino` too.
+    /// `to` now names `ino` too (`from` is empty for an unnamed file linked by descriptor).
     Link { from: String, to: String, ino: u64 },
     /// `path` (which named `ino`) is gone.
     Unlink { path: String, ino: u64 },
@@ -188,6 +190,7 @@ impl Op {
         let parent = |p: &str| path::split(p, false).0.to_string();
         match self {
             Op::Create { path, .. } | Op::Mkdir { path, .. } | Op::Unlink { path, .. } => vec![parent(path)],
+            Op::Link { from, to, .. } if from.is_empty() => vec![parent(to)],
             Op::Rename { from, to, .. } | Op::Link { from, to, .. } => {
                 let (a, b) = (parent(from), parent(to));
                 if a == b {
@@ -244,6 +247,7 @@ struct World {
     identity: Option<(String, String)>,
     alive: BTreeSet<u32>,
     kernel_locks: bool,
+    anon_files: bool,
 }
 
 /// The simulated file system (a handle on a shared world, as one process).
@@ -281,6 +285,7 @@ impl SimFs {
             identity: None,
             alive: BTreeSet::from([100]),
             kernel_locks: true,
+            anon_files: true,
         };
         SimFs { w: Rc::new(RefCell::new(world)), pid: 100 }
     }
@@ -343,6 +348,25 @@ impl SimFs {
     /// Makes [`Fs::try_lock`] unavailable (the WebAssembly backend's situation).
     pub fn set_kernel_locks(&self, on: bool) {
         self.w.borrow_mut().kernel_locks = on;
+    }
+
+    /// Whether [`Fs::create_anon`] works (Linux `O_TMPFILE`; on by default).
+    pub fn set_anon_files(&self, on: bool) {
+        self.w.borrow_mut().anon_files = on;
+    }
+
+    /// Opens an unnamed file in `dir` (`open(dir, O_TMPFILE)`), for [`replay`].
+    pub fn open_anon(&self, dir: &str, mode: u32) -> Result<SimFile> {
+        self.call("open", dir);
+        match self.w.borrow().img.get(dir) {
+            Some(n) if n.kind == Kind::Dir => {}
+            Some(_) => return Err(os_err("ENOTDIR", "open", dir)),
+            None => return Err(os_err("ENOENT", "open", dir)),
+        }
+        let ino = self.new_inode(Kind::File, mode);
+        let created = self.w.borrow().img.inodes[&ino].mode;
+        self.push(Op::CreateAnon { ino, mode: created });
+        Ok(self.new_fd(ino, &path::join(dir, "<anon>", false), false, false))
     }
 
     /// The live (volatile) image: what a process sees now.
@@ -655,6 +679,26 @@ impl Fs for SimFs {
         }
         w.img.names.insert(to.to_string(), ino);
         w.log.push(Op::Link { from: from.to_string(), to: to.to_string(), ino });
+        Ok(())
+    }
+
+    fn create_anon(&self, dir: &str, mode: u32) -> Result<Option<SimFile>> {
+        if !self.w.borrow().anon_files {
+            return Ok(None);
+        }
+        self.open_anon(dir, mode).map(Some)
+    }
+
+    fn link_file(&self, f: &SimFile, to: &str) -> Result<()> {
+        let o = self.open_of(f, "link")?;
+        self.call("link", &o.path);
+        self.check_parent(to, "link").map_err(|e| e.with_dest(to))?;
+        let mut w = self.w.borrow_mut();
+        if w.img.names.contains_key(to) {
+            return Err(os_err("EEXIST", "link", &o.path).with_dest(to));
+        }
+        w.img.names.insert(to.to_string(), o.ino);
+        w.log.push(Op::Link { from: String::new(), to: to.to_string(), ino: o.ino });
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 //! The list is text, one successful call per line, fields separated by tabs:
 //!
 //! ```text
-//! open    FD  excl|read|append|append-create|dir  MODE(octal)  PATH
+//! open    FD  excl|read|append|append-create|dir|anon  MODE(octal)  PATH   (anon: PATH is the directory)
 //! write   FD  HEX-BYTES
 //! fchmod  FD  MODE(octal)
 //! fchown  FD  UID  GID
@@ -16,6 +16,7 @@
 //! close   FD
 //! rename  FROM  TO
 //! link    FROM  TO
+//! linkfd  FD  TO        (linkat of /proc/self/fd/FD: names an unnamed file)
 //! unlink  PATH
 //! mkdir   MODE(octal)  PATH
 //! ```
@@ -47,6 +48,7 @@ pub fn replay(fs: &SimFs, text: &str) -> Result<usize, String> {
                     "append" => fs.open_append(p, mode, false),
                     "append-create" => fs.open_append(p, mode, true),
                     "dir" => fs.open_dir(p),
+                    "anon" => fs.open_anon(p, mode),
                     _ => return Err(bad("unknown open kind")),
                 };
                 file.map(|file| {
@@ -75,6 +77,7 @@ pub fn replay(fs: &SimFs, text: &str) -> Result<usize, String> {
                     "fdatasync" => fs.fsync_fd(file, true),
                     "ftruncate" => fs.ftruncate(file, arg(2)?.parse().map_err(|_| bad("bad length"))?),
                     "flock" => fs.try_lock(file).map(|_| ()),
+                    "linkfd" => fs.link_file(file, arg(2)?),
                     _ => return Err(bad("unknown call")),
                 }
             }
