@@ -11,6 +11,7 @@ const { spawnSync, execFileSync } = require('node:child_process')
 const ROOT = path.join(__dirname, '..', '..')
 const CHILD = path.join(__dirname, 'child-write.js')
 const CHILD_MANY = path.join(__dirname, 'child-many.js')
+const CHILD_LOCK = path.join(__dirname, 'child-lock.js')
 
 // The calls the protocols make, as strace names them on x86_64/aarch64 Linux.
 const TRACED = [
@@ -72,8 +73,9 @@ function splitArgs (s) {
 
 // One argument: { fd, path } for "3</a/b>", { str } for "\x..", { raw } otherwise.
 function arg (a) {
-  let m = /^(-?\d+)<(.*)>$/.exec(a)
-  if (m) return { fd: Number(m[1]), path: unhex(m[2]) }
+  // An unnamed (O_TMPFILE) or unlinked file shows as "18</dir/#123>(deleted)".
+  let m = /^(-?\d+)<(.*)>(\(deleted\))?$/.exec(a)
+  if (m) return { fd: Number(m[1]), path: unhex(m[2]), deleted: !!m[3] }
   m = /^AT_FDCWD(<(.*)>)?$/.exec(a)
   if (m) return { cwd: true, path: m[2] ? unhex(m[2]) : null }
   m = /^"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?$/.exec(a)
@@ -161,6 +163,11 @@ function toOps (calls, dir) {
       case 'open': {
         const flags = (c.args.find((a) => a.raw && /O_/.test(a.raw)) || { raw: '' }).raw
         const modeArg = c.args.find((a) => a.raw && /^0\d*$/.test(a.raw))
+        if (/O_TMPFILE/.test(flags)) {
+          fds.add(c.ret)
+          lines.push(['open', c.ret, 'anon', modeArg ? octal(modeArg.raw) : '0', strArgs(c)[0]])
+          break
+        }
         const how = /O_DIRECTORY/.test(flags) ? 'dir' : /O_EXCL/.test(flags) ? 'excl' : /O_APPEND/.test(flags) ? (/O_CREAT/.test(flags) ? 'append-create' : 'append') : 'read'
         fds.add(c.ret)
         lines.push(['open', c.ret, how, modeArg ? octal(modeArg.raw) : '0', strArgs(c)[0]])
@@ -193,9 +200,12 @@ function toOps (calls, dir) {
         lines.push(['rename', ...strArgs(c).slice(0, 2)])
         break
       case 'link':
-      case 'linkat':
-        lines.push(['link', ...strArgs(c).slice(0, 2)])
+      case 'linkat': {
+        const [from, to] = strArgs(c)
+        const byFd = /^\/proc\/self\/fd\/(\d+)$/.exec(from)
+        lines.push(byFd ? ['linkfd', byFd[1], to] : ['link', from, to])
         break
+      }
       case 'unlink':
       case 'unlinkat':
         lines.push(['unlink', strArgs(c)[0]])
@@ -262,9 +272,19 @@ function checkMany ({ ops, dir, files, umask = 0o022 }) {
   return JSON.parse(out)
 }
 
+// Runs the check of a lock/update cycle (lock, write `target`, release) on an op list.
+function checkLock ({ ops, dir, target, lock, old, oldMode, data, mode, umask = 0o022 }) {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-ops-')), 'ops.tsv')
+  fs.writeFileSync(f, ops)
+  const hex = (b) => Buffer.from(b).toString('hex')
+  const out = execFileSync(checker(), ['check-lock', f, dir, target, lock, hex(old), oldMode.toString(8), hex(data), mode.toString(8), umask.toString(8)], { encoding: 'utf8' })
+  fs.rmSync(path.dirname(f), { recursive: true, force: true })
+  return JSON.parse(out)
+}
+
 // FS_IOC_SHUTDOWN (NOLOGFLUSH) on a mount point: a power cut for that file system.
 function shutdown (mnt) {
   execFileSync(checker(), ['shutdown', mnt], { stdio: 'pipe' })
 }
 
-module.exports = { hasStrace, runTraced, injectAt, checkMany, CHILD_MANY, parseTrace, relevant, toOps, checkWrite, checker, shutdown, errName, inside, CHILD, ROOT }
+module.exports = { hasStrace, runTraced, injectAt, checkMany, checkLock, CHILD_MANY, CHILD_LOCK, parseTrace, relevant, toOps, checkWrite, checker, shutdown, errName, inside, CHILD, ROOT }

@@ -11,6 +11,11 @@
 //!     The same for a batch (atomicWriteFiles): SPEC has one line per file, tab-separated:
 //!     TARGET OLD_HEX|- OLD_MODE NEW_HEX MODE. Every file must be old or new in every state, all new
 //!     once the call returned; the order is compared with the simulated batch::atomic_write_many.
+//! crashcheck check-lock OPS ROOT TARGET LOCK OLD_HEX OLD_MODE NEW_HEX MODE UMASK
+//!     A lock/update cycle (lock, write TARGET, release): the holder killed after each of its calls
+//!     leaves the lock absent or with a complete record, the target old or new, and the next
+//!     acquire reaps at once; a power cut at any point leaves the target old or new. The order is
+//!     compared with the simulated try_acquire + atomic_write + release.
 //! crashcheck shutdown MOUNTPOINT
 //!     FS_IOC_SHUTDOWN with FS_SHUTDOWN_FLAGS_NOLOGFLUSH: the file system stops as if the power were
 //!     cut (what is not on disk yet is lost), Linux ext4 and xfs.
@@ -138,6 +143,87 @@ fn check_many_cmd(a: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn check_lock_cmd(a: &[String]) -> Result<(), String> {
+    use durable_fs_core::lock::{release, sweep_staging, try_acquire, Attempt, LockOptions, Me, Record, Seen};
+    use durable_fs_core::sys::OsFs;
+    use durable_fs_core::Fs;
+    let [ops, root, target, lock, old_hex, old_mode, new_hex, mode, umask] = a else {
+        return Err("usage: crashcheck check-lock OPS ROOT TARGET LOCK OLD_HEX OLD_MODE NEW_HEX MODE UMASK".to_string());
+    };
+    let octal = |s: &str| u32::from_str_radix(s, 8).map_err(|_| format!("bad octal {s}"));
+    let text = std::fs::read_to_string(ops).map_err(|e| format!("{ops}: {e}"))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let mut base = Image::new();
+    base.add_dir(root, 0o755);
+    let old = (unhex(old_hex), octal(old_mode)?);
+    base.add_file(target, &old.0, old.1);
+    let case = WriteCase { target: target.clone(), old: Some(old), new: unhex(new_hex), mode: octal(mode)? };
+    let (host, boot) = (OsFs.hostname(), OsFs.boot_id().unwrap_or_default());
+    let world = |img: Image| {
+        let fs = SimFs::new(img);
+        fs.set_umask(octal(umask).unwrap_or(0o022));
+        fs.set_identity(&host, &boot);
+        fs
+    };
+    let mut violations = Vec::new();
+    // The holder killed after each of its calls (what it wrote stays: no power cut).
+    for k in 0..=lines.len() {
+        let fs = world(base.clone());
+        replay(&fs, &(lines[..k].join("\n") + "\n"))?;
+        fs.kill();
+        let img = fs.image();
+        let what = format!("killed after {k} of {} calls", lines.len());
+        if let Some(n) = img.get(lock) {
+            if Record::parse(&n.data).is_none() {
+                violations.push(format!("{what}: the lock file holds no valid record: {:?}", String::from_utf8_lossy(&n.data)));
+            }
+        }
+        let st = durable_fs_core::sim::crash::CrashState { image: img, crash_at: k, returned_ok: k == lines.len(), fates: vec![] };
+        if let Err(e) = check_write(&case, &st) {
+            violations.push(format!("{what}: {e}"));
+        }
+        let p2 = fs.process(4242);
+        let me = Me::of(&p2);
+        match try_acquire(&p2, &me, lock, &LockOptions::default(), &mut Seen::default()) {
+            Ok(Attempt::Acquired(h)) => {
+                let _ = sweep_staging(&p2, &me, lock);
+                if let Err(e) = release(&p2, h) {
+                    violations.push(format!("{what}: the next holder's release failed: {e}"));
+                }
+            }
+            Ok(Attempt::Busy(b)) => violations.push(format!("{what}: the dead holder's lock was not reaped at once: {b:?}")),
+            Err(e) => violations.push(format!("{what}: the next acquire failed: {e}")),
+        }
+    }
+    // A power cut at any point: the write invariants.
+    let real = world(base.clone());
+    let replayed = replay(&real, &text)?;
+    let log = real.log();
+    let result = explore(&base, &log, true, |st| check_write(&case, st));
+    violations.extend(result.violations.iter().cloned());
+    // The simulated cycle, for the order.
+    let sim = world(base.clone());
+    let me = Me::of(&sim);
+    let held = match try_acquire(&sim, &me, lock, &LockOptions::default(), &mut Seen::default()).map_err(|e| e.to_string())? {
+        Attempt::Acquired(h) => h,
+        Attempt::Busy(b) => return Err(format!("simulated acquire busy: {b:?}")),
+    };
+    atomic_write(&sim, target, &case.new, &WriteOptions { mode: Some(case.mode), ..Default::default() }).map_err(|e| e.to_string())?;
+    release(&sim, held).map_err(|e| e.to_string())?;
+    let (real_order, sim_order) = (normalize(&real.trace(), root), normalize(&sim.trace(), root));
+    println!(
+        "{{\"replayed\":{replayed},\"killPoints\":{},\"states\":{},\"distinct\":{},\"violations\":{},\"orderMatch\":{},\"realOrder\":{},\"simOrder\":{}}}",
+        lines.len() + 1,
+        result.states,
+        result.distinct,
+        json_list(&violations),
+        real_order == sim_order,
+        json_list(&real_order),
+        json_list(&sim_order)
+    );
+    Ok(())
+}
+
 #[cfg(target_os = "linux")]
 fn shutdown(mnt: &str) -> Result<(), String> {
     use std::os::unix::io::AsRawFd;
@@ -163,6 +249,7 @@ fn main() {
     let r = match args.first().map(String::as_str) {
         Some("check-write") => check_write_cmd(&args[1..]),
         Some("check-many") => check_many_cmd(&args[1..]),
+        Some("check-lock") => check_lock_cmd(&args[1..]),
         Some("shutdown") if args.len() == 2 => shutdown(&args[1]),
         _ => Err("usage: crashcheck check-write ... | crashcheck shutdown MOUNTPOINT".to_string()),
     };
