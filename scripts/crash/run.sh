@@ -8,7 +8,7 @@ export DFS_CRASH_ROUNDS="${DFS_CRASH_ROUNDS:-20}"
 status=0
 echo "== simulator: crash states, broken variants, fault injection (crates/core/tests/crash_*.rs)"
 out=$(cargo test -q -p durable-fs-core --test 'crash_*' -- --nocapture --test-threads=1 2>&1) || status=1
-grep -E '^crash-sim|test result|FAILED|panicked' <<<"$out" || true
+grep -oE 'crash-sim: .*|test result.*|FAILED.*|panicked.*' <<<"$out" || true
 backends=(native)
 if [ -f wasm/durable_fs_wasm.js ]; then backends+=(wasm); fi
 for b in "${backends[@]}"; do
