@@ -25,6 +25,7 @@
 
 pub mod error;
 pub mod fs;
+pub mod procfs;
 pub mod write;
 
 #[cfg(feature = "std-fs")]

@@ -2,7 +2,7 @@
 
 /// `/proc/sys/kernel/random/boot_id`, a UUID that changes at every boot.
 pub(crate) fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    crate::procfs::boot_id(&std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?)
 }
 
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot). The command name in
@@ -13,9 +13,7 @@ pub(crate) fn process_start(pid: u32) -> Option<u64> {
 }
 
 fn parse_start(stat: &str) -> Option<u64> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    // After ")" come field 3 (state) onwards; field 22 is the 20th of those.
-    after.split_whitespace().nth(19)?.parse().ok()
+    crate::procfs::stat_start_time(stat)
 }
 
 #[cfg(test)]
