@@ -3,7 +3,7 @@
 //! natively; only the kernel lock is missing (Node has no `flock`), which the lock protocol reads
 //! from [`Fs::kernel_locks`].
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use durable_fs_core::error::{errno_of, Error, Result};
 use durable_fs_core::fs::{Fs, Kind, Liveness, Meta};
@@ -84,16 +84,43 @@ pub fn js_err(e: JsValue, syscall: &'static str, path: Option<&str>) -> Error {
     err
 }
 
-fn stat_meta(s: &node::Stats) -> Meta {
-    let mode = s.mode() as u32;
-    let kind = match mode & 0o170000 {
+fn kind_of(mode: u32) -> Kind {
+    match mode & 0o170000 {
         0o100000 => Kind::File,
         0o040000 => Kind::Dir,
         0o120000 => Kind::Symlink,
         _ => Kind::Other,
-    };
+    }
+}
+
+/// Below this, a `dev` or `ino` read as a JS number is exact (the lock's identity check needs
+/// every bit; some file systems, e.g. overlayfs with `xino`, set the high bits).
+const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// The metadata from a number `Stats`, or `None` when `dev`/`ino` may have lost bits (the caller
+/// then asks again with `{ bigint: true }`).
+fn meta_of(s: &node::Stats) -> Option<Meta> {
+    let (dev, ino) = (s.dev(), s.ino());
+    if dev >= EXACT || ino >= EXACT {
+        return None;
+    }
+    let mode = s.mode() as u32;
+    Some(Meta {
+        kind: kind_of(mode),
+        mode: mode & 0o7777,
+        uid: s.uid() as u32,
+        gid: s.gid() as u32,
+        dev: dev as u64,
+        ino: ino as u64,
+        size: s.size() as u64,
+        mtime_ms: s.mtime_ms().max(0.0) as u64,
+    })
+}
+
+fn big_meta_of(s: &node::BigStats) -> Meta {
+    let mode = s.mode() as u32;
     Meta {
-        kind,
+        kind: kind_of(mode),
         mode: mode & 0o7777,
         uid: s.uid() as u32,
         gid: s.gid() as u32,
@@ -184,7 +211,11 @@ impl Fs for NodeFs {
     }
 
     fn fstat(&self, file: &NodeFile) -> Result<Meta> {
-        node::fstat_sync(file.fd, &node::bigint_opts()).map(|s| stat_meta(&s)).map_err(|e| js_err(e, "fstat", None))
+        let e = |e| js_err(e, "fstat", None);
+        match meta_of(&node::fstat_sync(file.fd).map_err(e)?) {
+            Some(m) => Ok(m),
+            None => node::fstat_sync_big(file.fd, &node::bigint_opts()).map(|s| big_meta_of(&s)).map_err(e),
+        }
     }
 
     fn ftruncate(&self, file: &NodeFile, len: u64) -> Result<()> {
@@ -202,7 +233,12 @@ impl Fs for NodeFs {
     }
 
     fn lstat(&self, path: &str) -> Result<Meta> {
-        node::lstat_sync(path, &node::bigint_opts()).map(|s| stat_meta(&s)).map_err(|e| js_err(e, "lstat", Some(path)))
+        // A second call only when the first could not be exact; its snapshot is used whole.
+        let e = |e| js_err(e, "lstat", Some(path));
+        match meta_of(&node::lstat_sync(path).map_err(e)?) {
+            Some(m) => Ok(m),
+            None => node::lstat_sync_big(path, &node::bigint_opts()).map(|s| big_meta_of(&s)).map_err(e),
+        }
     }
 
     fn readlink(&self, path: &str) -> Result<String> {
@@ -240,10 +276,22 @@ impl Fs for NodeFs {
         Ok(names.iter().filter_map(|n| n.as_string()).collect())
     }
 
+    /// From a pool of `crypto.randomFillSync` bytes refilled 32 values at a time (one Node call
+    /// costs about a microsecond, as much as the rest of a small write's CPU work).
     fn random(&self) -> u64 {
-        let mut b = [0u8; 8];
-        node::random_fill_sync(&mut b);
-        u64::from_le_bytes(b)
+        thread_local! {
+            static POOL: RefCell<([u8; 256], usize)> = const { RefCell::new(([0; 256], 256)) };
+        }
+        POOL.with(|p| {
+            let (buf, used) = &mut *p.borrow_mut();
+            if *used + 8 > buf.len() {
+                node::random_fill_sync(buf);
+                *used = 0;
+            }
+            let v = u64::from_le_bytes(buf[*used..*used + 8].try_into().expect("8 bytes"));
+            *used += 8;
+            v
+        })
     }
 
     fn pid(&self) -> u32 {

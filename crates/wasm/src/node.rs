@@ -8,7 +8,6 @@
 
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen(module = "fs")]
 extern "C" {
@@ -29,13 +28,17 @@ extern "C" {
     #[wasm_bindgen(js_name = fdatasyncSync, catch)]
     pub fn fdatasync_sync(fd: i32) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = fstatSync, catch)]
-    pub fn fstat_sync(fd: i32, opts: &JsValue) -> Result<Stats, JsValue>;
+    pub fn fstat_sync(fd: i32) -> Result<Stats, JsValue>;
+    #[wasm_bindgen(js_name = fstatSync, catch)]
+    pub fn fstat_sync_big(fd: i32, opts: &JsValue) -> Result<BigStats, JsValue>;
     #[wasm_bindgen(js_name = ftruncateSync, catch)]
     pub fn ftruncate_sync(fd: i32, len: f64) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = closeSync, catch)]
     pub fn close_sync(fd: i32) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = lstatSync, catch)]
-    pub fn lstat_sync(path: &str, opts: &JsValue) -> Result<Stats, JsValue>;
+    pub fn lstat_sync(path: &str) -> Result<Stats, JsValue>;
+    #[wasm_bindgen(js_name = lstatSync, catch)]
+    pub fn lstat_sync_big(path: &str, opts: &JsValue) -> Result<BigStats, JsValue>;
     #[wasm_bindgen(js_name = readlinkSync, catch)]
     pub fn readlink_sync(path: &str) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = renameSync, catch)]
@@ -74,6 +77,9 @@ extern "C" {
     /// `process.kill(pid, signal)`; throws `ESRCH` / `EPERM`.
     #[wasm_bindgen(js_namespace = process, js_name = kill, catch)]
     pub fn process_kill(pid: f64, signal: i32) -> Result<bool, JsValue>;
+    /// `process.geteuid()`; throws where it does not exist (Windows).
+    #[wasm_bindgen(js_namespace = process, js_name = geteuid, catch)]
+    pub fn process_geteuid() -> Result<f64, JsValue>;
     #[wasm_bindgen(thread_local_v2, js_name = process)]
     pub static PROCESS: Object;
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
@@ -81,22 +87,39 @@ extern "C" {
     #[wasm_bindgen(js_name = setImmediate)]
     pub fn set_immediate(f: &Function) -> JsValue;
 
-    /// A `fs.Stats` obtained with `{ bigint: true }` (so inode numbers keep all 64 bits).
+    /// A `fs.Stats` of numbers (cheap; exact while `dev` and `ino` stay below 2^53).
     pub type Stats;
     #[wasm_bindgen(method, getter)]
-    pub fn mode(this: &Stats) -> u64;
+    pub fn mode(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter)]
-    pub fn uid(this: &Stats) -> u64;
+    pub fn uid(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter)]
-    pub fn gid(this: &Stats) -> u64;
+    pub fn gid(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter)]
-    pub fn dev(this: &Stats) -> u64;
+    pub fn dev(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter)]
-    pub fn ino(this: &Stats) -> u64;
+    pub fn ino(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter)]
-    pub fn size(this: &Stats) -> u64;
+    pub fn size(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter, js_name = mtimeMs)]
-    pub fn mtime_ms(this: &Stats) -> i64;
+    pub fn mtime_ms(this: &Stats) -> f64;
+
+    /// A `fs.Stats` obtained with `{ bigint: true }`: every field keeps its 64 bits.
+    pub type BigStats;
+    #[wasm_bindgen(method, getter, js_name = mode)]
+    pub fn mode(this: &BigStats) -> u64;
+    #[wasm_bindgen(method, getter, js_name = uid)]
+    pub fn uid(this: &BigStats) -> u64;
+    #[wasm_bindgen(method, getter, js_name = gid)]
+    pub fn gid(this: &BigStats) -> u64;
+    #[wasm_bindgen(method, getter, js_name = dev)]
+    pub fn dev(this: &BigStats) -> u64;
+    #[wasm_bindgen(method, getter, js_name = ino)]
+    pub fn ino(this: &BigStats) -> u64;
+    #[wasm_bindgen(method, getter, js_name = size)]
+    pub fn size(this: &BigStats) -> u64;
+    #[wasm_bindgen(method, getter, js_name = mtimeMs)]
+    pub fn mtime_ms(this: &BigStats) -> i64;
 
     /// What Node's fs calls throw: an `Error` with `code`, `errno` and `syscall`.
     pub type NodeError;
@@ -125,10 +148,13 @@ pub fn process_get(key: &str) -> JsValue {
 
 /// `process.geteuid()`, where it exists (not on Windows).
 pub fn geteuid() -> Option<u32> {
-    PROCESS.with(|p| {
-        let f = get(p, "geteuid").dyn_into::<Function>().ok()?;
-        f.call0(p).ok()?.as_f64().map(|n| n as u32)
-    })
+    thread_local! {
+        static HAS: bool = PROCESS.with(|p| get(p, "geteuid").is_function());
+    }
+    if !HAS.with(|h| *h) {
+        return None;
+    }
+    process_geteuid().ok().map(|n| n as u32)
 }
 
 /// The `{ bigint: true }` options object for the stat calls.
