@@ -119,3 +119,23 @@ test('the same failures give identically shaped errors under native and wasm', {
   if (cases.some((c) => c.name === 'EPERM')) assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'rw')), [])
   if (!full.skip) assert.deepStrictEqual(fs.readdirSync(full.dir), [])
 })
+
+test('without a loadable native binary the package falls back to wasm on its own', { skip: !wasmBuilt && 'wasm/ is not built (scripts/build-wasm.sh)' }, () => {
+  // A copy of the package without any .node file, outside the repository (no node_modules above it).
+  const pkg = path.join(tmpdir('dfs-nonative-'), 'durable-fs')
+  fs.mkdirSync(pkg)
+  for (const f of ['index.js', 'index.mjs', 'package.json', 'lib', 'wasm']) fs.cpSync(path.join(ROOT, f), path.join(pkg, f), { recursive: true })
+  const target = path.join(pkg, '..', 'out.json')
+  const code = `const d = require(${JSON.stringify(pkg)}); d.atomicWriteFileSync(${JSON.stringify(target)}, '{"ok":1}', 0o600); console.log(d.backend)`
+  const env = { ...process.env }
+  delete env.DURABLE_FS_BACKEND
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: path.dirname(pkg), env, encoding: 'utf8' })
+  assert.strictEqual(r.status, 0, r.stderr)
+  assert.strictEqual(r.stdout.trim(), 'wasm')
+  assert.strictEqual(fs.readFileSync(target, 'utf8'), '{"ok":1}')
+  assert.strictEqual(fs.statSync(target).mode & 0o777, 0o600)
+  // Forcing native where there is none fails loudly instead of falling back.
+  const forced = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(pkg)})`], { env: { ...env, DURABLE_FS_BACKEND: 'native' }, encoding: 'utf8' })
+  assert.notStrictEqual(forced.status, 0)
+  assert.match(forced.stderr, /no native binary/)
+})
