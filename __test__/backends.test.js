@@ -139,3 +139,23 @@ test('without a loadable native binary the package falls back to wasm on its own
   assert.notStrictEqual(forced.status, 0)
   assert.match(forced.stderr, /no native binary/)
 })
+
+// `export [declare] function f(a: T): R` and `export interface I { field: T }` lines, normalised.
+function declarations (file) {
+  const text = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '')
+  const fns = [...text.matchAll(/^export (?:declare )?function (.+?);?$/gm)].map((m) => `function ${m[1]}`)
+  const ifaces = [...text.matchAll(/^export interface (\w+) \{([^}]*)\}/gm)].map((m) =>
+    `interface ${m[1]} { ${m[2].split('\n').map((l) => l.trim().replace(/;$/, '')).filter(Boolean).sort().join('; ')} }`)
+  return [...fns, ...ifaces].sort()
+}
+
+test('the wasm binding declares the same functions and types as the napi binding (lib/native.d.ts)', { skip: !wasmBuilt && 'wasm/ is not built (scripts/build-wasm.sh)' }, () => {
+  const napi = declarations(path.join(ROOT, 'lib', 'native.d.ts'))
+  const wasm = declarations(path.join(ROOT, 'wasm', 'durable_fs_wasm.d.ts'))
+  assert.ok(napi.length >= 4, `parsed lib/native.d.ts: ${napi}`)
+  assert.deepStrictEqual(wasm, napi)
+  // And at run time: the same exported functions.
+  const w = require(path.join(ROOT, 'wasm', 'durable_fs_wasm.js'))
+  const names = napi.filter((d) => d.startsWith('function ')).map((d) => /^function (\w+)/.exec(d)[1]).sort()
+  assert.deepStrictEqual(Object.keys(w).filter((k) => typeof w[k] === 'function').sort(), names)
+})
