@@ -7,6 +7,8 @@ export const {
   atomicWriteFileSync,
   secureWriteFile,
   secureWriteFileSync,
-  sweepTempFilesSync
+  sweepTempFilesSync,
+  atomicWriteFiles,
+  atomicWriteFilesSync
 } = api
 export default api
