@@ -12,11 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::node;
 
-struct Job {
-    run: Box<dyn FnOnce() -> Result<JsValue, JsValue>>,
-    resolve: Function,
-    reject: Function,
-}
+type Job = Box<dyn FnOnce()>;
 
 thread_local! {
     static QUEUE: RefCell<VecDeque<Job>> = const { RefCell::new(VecDeque::new()) };
@@ -28,12 +24,22 @@ thread_local! {
 pub fn spawn(run: impl FnOnce() -> Result<JsValue, JsValue> + 'static) -> Promise {
     let mut settle = None;
     let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-    let (resolve, reject) = settle.expect("the Promise executor runs synchronously");
-    QUEUE.with(|q| q.borrow_mut().push_back(Job { run: Box::new(run), resolve, reject }));
+    let (resolve, reject): (Function, Function) = settle.expect("the Promise executor runs synchronously");
+    run_later(move || {
+        let _ = match run() {
+            Ok(v) => resolve.call1(&JsValue::UNDEFINED, &v),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, &e),
+        };
+    });
+    promise
+}
+
+/// Runs `job` in a later macrotask, after every job queued before it (no promise).
+pub fn run_later(job: impl FnOnce() + 'static) {
+    QUEUE.with(|q| q.borrow_mut().push_back(Box::new(job)));
     if !SCHEDULED.with(Cell::get) {
         schedule();
     }
-    promise
 }
 
 fn schedule() {
@@ -52,9 +58,6 @@ fn run_one() {
         schedule();
     }
     if let Some(job) = job {
-        let _ = match (job.run)() {
-            Ok(v) => job.resolve.call1(&JsValue::UNDEFINED, &v),
-            Err(e) => job.reject.call1(&JsValue::UNDEFINED, &e),
-        };
+        job();
     }
 }

@@ -9,6 +9,7 @@
 //! `kernelLock: false` and are judged dead by PID plus start time (same host) or `staleMs`;
 //! async calls run on the main thread one at a time (see [`defer`]) instead of the libuv pool.
 
+pub mod batch;
 pub mod defer;
 pub mod error;
 pub mod fs;

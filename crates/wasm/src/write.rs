@@ -43,7 +43,7 @@ extern "C" {
     fn gid(this: &WriteOpts) -> Option<u32>;
 }
 
-fn options(o: &WriteOpts) -> WriteOptions {
+pub(crate) fn options(o: &WriteOpts) -> WriteOptions {
     WriteOptions {
         mode: o.mode(),
         chown: match (o.uid(), o.gid()) {
