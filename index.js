@@ -14,3 +14,14 @@ module.exports.secureWriteFileSync = write.secureWriteFileSync
 module.exports.sweepTempFilesSync = write.sweepTempFilesSync
 module.exports.atomicWriteFiles = batch.atomicWriteFiles
 module.exports.atomicWriteFilesSync = batch.atomicWriteFilesSync
+
+const lock = require('./lib/lock')
+module.exports.lock = lock.lock
+module.exports.lockSync = lock.lockSync
+module.exports.withLock = lock.withLock
+module.exports.withLockSync = lock.withLockSync
+module.exports.withRegistryLock = lock.withRegistryLock
+module.exports.check = lock.check
+module.exports.checkSync = lock.checkSync
+module.exports.updateFile = lock.updateFile
+module.exports.updateJson = lock.updateJson

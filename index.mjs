@@ -9,6 +9,15 @@ export const {
   secureWriteFileSync,
   sweepTempFilesSync,
   atomicWriteFiles,
-  atomicWriteFilesSync
+  atomicWriteFilesSync,
+  lock,
+  lockSync,
+  withLock,
+  withLockSync,
+  withRegistryLock,
+  check,
+  checkSync,
+  updateFile,
+  updateJson
 } = api
 export default api

@@ -6,4 +6,5 @@
 
 mod batch;
 mod error;
+mod lock;
 mod write;
