@@ -13,5 +13,6 @@ pub mod batch;
 pub mod defer;
 pub mod error;
 pub mod fs;
+pub mod lock;
 pub mod node;
 pub mod write;
