@@ -39,6 +39,7 @@ pub mod fs;
 pub mod group;
 pub mod lock;
 pub mod lock_queue;
+pub mod procfs;
 pub mod write;
 
 #[cfg(feature = "std-fs")]
