@@ -64,23 +64,7 @@ impl Error {
     /// JavaScript as an Error's message; `lib/errors.js` parses it back into a Node-style error:
     /// `{"durableFsError":true,"code":..,"errno":..,"syscall":..,"path":..,"dest":..,"detail":..,"message":..}`.
     pub fn to_json(&self) -> String {
-        fn s(v: &str) -> String {
-            let mut o = String::with_capacity(v.len() + 2);
-            o.push('"');
-            for c in v.chars() {
-                match c {
-                    '"' => o.push_str("\\\""),
-                    '\\' => o.push_str("\\\\"),
-                    '\n' => o.push_str("\\n"),
-                    '\r' => o.push_str("\\r"),
-                    '\t' => o.push_str("\\t"),
-                    c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => o.push(c),
-                }
-            }
-            o.push('"');
-            o
-        }
+        let s = json_str;
         let opt = |v: &Option<String>| v.as_deref().map(s).unwrap_or_else(|| "null".to_string());
         format!(
             "{{\"durableFsError\":true,\"code\":{},\"errno\":{},\"syscall\":{},\"path\":{},\"dest\":{},\"detail\":{},\"message\":{}}}",
@@ -170,6 +154,26 @@ pub fn describe(code: &str) -> &'static str {
 /// The code of a Linux errno, for platforms that report Linux numbers without names.
 pub fn code_of_linux_errno(errno: i32) -> &'static str {
     TABLE.iter().find(|(_, n, _)| *n == errno && errno != 0).map(|(c, _, _)| *c).unwrap_or("EUNKNOWN")
+}
+
+/// `v` as a JSON string literal (quotes and escapes included). Shared by the error and lock-record
+/// serialisers.
+pub(crate) fn json_str(v: &str) -> String {
+    let mut o = String::with_capacity(v.len() + 2);
+    o.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
 }
 
 #[cfg(test)]

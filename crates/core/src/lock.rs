@@ -71,7 +71,7 @@
 //! after every reap. Removing a live acquirer's staging file by mistake is harmless: its `link`
 //! then fails with `ENOENT` and it retries with a new one.
 
-use crate::error::{Error, Result};
+use crate::error::{json_str, Error, Result};
 use crate::fs::{path, Fs, Kind, Liveness, Meta};
 
 /// How long a holder on another host must look unchanged before it is judged stale.
@@ -753,24 +753,6 @@ fn clear_guard<F: Fs>(fs: &F, me: &Me, guard: &str, opts: &LockOptions, seen: &m
     })();
     let _ = fs.close(gf);
     out
-}
-
-fn json_str(v: &str) -> String {
-    let mut o = String::with_capacity(v.len() + 2);
-    o.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 /// Just enough JSON for a flat record: an object of strings, non-negative integers, booleans and
