@@ -52,3 +52,12 @@ export declare function secureWriteFileSync(file: PathLike, data: WriteData, mod
 
 /** Removes temp files older than `olderThanMs` (default 60000) that crashed writes left in `dir`; returns how many. */
 export declare function sweepTempFilesSync(dir: PathLike, olderThanMs?: number): number
+
+/**
+ * Makes `dir` a private directory: created with its missing parents (mode `mode`, default 0o700),
+ * then chmodded to exactly `mode` even when it already existed; new entries and the mode are
+ * fsynced. A symlink is followed to the real directory.
+ */
+export declare function ensureSecureDir(dir: PathLike, mode?: number | string): Promise<void>
+/** Synchronous {@link ensureSecureDir}. */
+export declare function ensureSecureDirSync(dir: PathLike, mode?: number | string): void

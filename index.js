@@ -4,6 +4,7 @@
 
 const { backend } = require('./lib/binding')
 const write = require('./lib/write')
+const dir = require('./lib/dir')
 
 module.exports.backend = backend
 module.exports.atomicWriteFile = write.atomicWriteFile
@@ -11,3 +12,5 @@ module.exports.atomicWriteFileSync = write.atomicWriteFileSync
 module.exports.secureWriteFile = write.secureWriteFile
 module.exports.secureWriteFileSync = write.secureWriteFileSync
 module.exports.sweepTempFilesSync = write.sweepTempFilesSync
+module.exports.ensureSecureDir = dir.ensureSecureDir
+module.exports.ensureSecureDirSync = dir.ensureSecureDirSync

@@ -9,4 +9,5 @@ export const {
   secureWriteFileSync,
   sweepTempFilesSync
 } = api
+export const { ensureSecureDir, ensureSecureDirSync } = api
 export default api

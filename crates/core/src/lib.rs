@@ -23,6 +23,7 @@
 //! - A crash can leave a temp file (`.name.<hex>.dfstmp`) beside the target; the target itself is
 //!   never affected. [`write::sweep_temp_files`] removes them.
 
+pub mod dir;
 pub mod error;
 pub mod fs;
 pub mod write;

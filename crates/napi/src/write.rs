@@ -17,7 +17,7 @@ pub struct WriteOpts {
     pub gid: Option<u32>,
 }
 
-fn options(o: &WriteOpts) -> WriteOptions {
+pub(crate) fn options(o: &WriteOpts) -> WriteOptions {
     WriteOptions {
         mode: o.mode,
         chown: match (o.uid, o.gid) {
