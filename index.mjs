@@ -10,4 +10,5 @@ export const {
   sweepTempFilesSync
 } = api
 export const { ensureSecureDir, ensureSecureDirSync } = api
+export const { openLog, openLogSync, appendFileDurable, appendFileDurableSync, readLog, readLogSync } = api
 export default api

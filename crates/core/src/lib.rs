@@ -26,6 +26,7 @@
 pub mod dir;
 pub mod error;
 pub mod fs;
+pub mod log;
 pub mod write;
 
 #[cfg(feature = "std-fs")]

@@ -6,5 +6,6 @@
 
 mod dir;
 mod error;
+mod log;
 mod staged;
 mod write;
