@@ -9,8 +9,8 @@ command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || true
-    apt-get install -y -qq --no-install-recommends "${need[@]}"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq || true
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"
   else
     echo "not root: cannot install ${need[*]}; the tests that need them will say they are skipped"
   fi
