@@ -242,9 +242,11 @@ function appendFileDurableSync (file, record, options) {
 }
 
 function contents (file, c, verify) {
+  // The native binding returns a Buffer, the WebAssembly one a Uint8Array: view either as a Buffer.
+  const data = Buffer.isBuffer(c.data) ? c.data : Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength)
   const records = new Array(c.starts.length)
   for (let i = 0; i < records.length; i++) {
-    records[i] = decodeRecord(c.kinds[i], c.data.subarray(c.starts[i], c.starts[i] + c.lens[i]))
+    records[i] = decodeRecord(c.kinds[i], data.subarray(c.starts[i], c.starts[i] + c.lens[i]))
   }
   const out = {
     records,
