@@ -14,9 +14,8 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { binding } = require('./binding')
-const { call, callAsync, nodeError } = require('./errors')
+const { call, callAsync, nodeError, invalidArgType } = require('./errors')
 const { toPath, toBytes, toMode, toId } = require('./args')
-const { invalidArgType } = require('./errors')
 
 const queues = new Map()
 
