@@ -55,6 +55,10 @@ test('records round-trip as text, bytes and JSON; mode 0600; mkdir; durability n
   assert.deepStrictEqual(await dfs.appendFileDurable(none, { one: 'shot' }), { recovered: null })
   dfs.appendFileDurableSync(none, 'two')
   assert.deepStrictEqual(dfs.readLogSync(none).records, ['x', 'y', { one: 'shot' }, 'two'])
+  fs.symlinkSync('none.log', path.join(dir, 'link.log'))
+  await dfs.appendFileDurable(path.join(dir, 'link.log'), 'via link')
+  assert.ok(fs.lstatSync(path.join(dir, 'link.log')).isSymbolicLink(), 'a symlinked log is appended through')
+  assert.deepStrictEqual((await dfs.readLog(path.join(dir, 'link.log'))).records.slice(-1), ['via link'])
 })
 
 test('bad arguments are rejected before anything touches the disk', { skip }, async () => {

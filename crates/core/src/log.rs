@@ -491,10 +491,13 @@ pub struct Contents {
     pub scan: Scan,
 }
 
-/// Reads and parses the whole log (no lock: a batch being written shows up as a torn tail).
+/// Reads and parses the whole log, following a symlink (no lock: a batch being written at that
+/// moment shows up as a torn tail).
 pub fn read_log<F: Fs>(fs: &F, log: &str) -> Result<Contents> {
     crate::write::validate_path(log, "open")?;
-    let f = fs.open_read(log).map_err(|e| at(e, log))?;
+    // Follow a symlink like the appender does (open_read itself refuses a final symlink).
+    let (real, _) = crate::write::resolve(fs, log)?;
+    let f = fs.open_read(&real).map_err(|e| at(e, log))?;
     let data = fs.read_all(&f).map_err(|e| at(e, log));
     let closed = fs.close(f).map_err(|e| at(e, log));
     let data = data?;
