@@ -53,6 +53,37 @@ export declare function secureWriteFileSync(file: PathLike, data: WriteData, mod
 /** Removes temp files older than `olderThanMs` (default 60000) that crashed writes left in `dir`; returns how many. */
 export declare function sweepTempFilesSync(dir: PathLike, olderThanMs?: number): number
 
+/** One file of {@link atomicWriteFiles}. */
+export interface FileEntry {
+  path: PathLike
+  data: WriteData
+  /** This file's mode; overrides `options.mode`. */
+  mode?: number | string
+  /** Encoding of string data; overrides `options.encoding`. */
+  encoding?: BufferEncoding
+}
+
+/** An error of {@link atomicWriteFiles} whose rename step failed. */
+export interface DurableFsBatchError extends DurableFsError {
+  /** How many entries (the first ones, in order) were already replaced when a rename failed. */
+  replaced?: number
+}
+
+/**
+ * Writes many files atomically and durably in one native call: every temp file written and
+ * fsynced, then the renames in entry order, then one fsync per directory. Ordered with
+ * {@link atomicWriteFile} calls on the same paths. A path named twice: the later entry wins.
+ *
+ * On error: anything failing before the first rename (bad path, missing directory, ENOSPC, a
+ * failed fsync) leaves every target untouched and no temp file behind. If a rename fails (rare:
+ * the directory changed under the call), the entries before it were already replaced (and their
+ * directories are still fsynced); it and the later ones were not; `err.replaced` says how many.
+ * A failed directory fsync means every target was replaced but is not known to be durable.
+ */
+export declare function atomicWriteFiles(entries: readonly FileEntry[], options?: AtomicWriteOptionsArg): Promise<void>
+/** Synchronous {@link atomicWriteFiles}. */
+export declare function atomicWriteFilesSync(entries: readonly FileEntry[], options?: AtomicWriteOptionsArg): void
+
 /**
  * Makes `dir` a private directory: created with its missing parents (mode `mode`, default 0o700),
  * then chmodded to exactly `mode` even when it already existed; new entries and the mode are

@@ -4,6 +4,7 @@
 
 const { backend } = require('./lib/binding')
 const write = require('./lib/write')
+const batch = require('./lib/batch')
 const dir = require('./lib/dir')
 const log = require('./lib/log')
 
@@ -13,6 +14,8 @@ module.exports.atomicWriteFileSync = write.atomicWriteFileSync
 module.exports.secureWriteFile = write.secureWriteFile
 module.exports.secureWriteFileSync = write.secureWriteFileSync
 module.exports.sweepTempFilesSync = write.sweepTempFilesSync
+module.exports.atomicWriteFiles = batch.atomicWriteFiles
+module.exports.atomicWriteFilesSync = batch.atomicWriteFilesSync
 module.exports.ensureSecureDir = dir.ensureSecureDir
 module.exports.ensureSecureDirSync = dir.ensureSecureDirSync
 module.exports.openLog = log.openLog

@@ -7,7 +7,9 @@ export const {
   atomicWriteFileSync,
   secureWriteFile,
   secureWriteFileSync,
-  sweepTempFilesSync
+  sweepTempFilesSync,
+  atomicWriteFiles,
+  atomicWriteFilesSync
 } = api
 export const { ensureSecureDir, ensureSecureDirSync } = api
 export const { openLog, openLogSync, appendFileDurable, appendFileDurableSync, readLog, readLogSync } = api

@@ -41,11 +41,25 @@ export declare function commitTemp(path: string, staged: StagedWrite, fsync: boo
 /** Second half, on the calling thread. */
 export declare function commitTempSync(path: string, staged: StagedWrite, fsync: boolean): void
 
+/** One independent write of `writeEach`. */
+export interface EachWrite {
+  path: string
+  data: Uint8Array
+  opts: WriteOpts
+}
+
 /** Creates `path` (and missing parents) with `mode`, chmods it to exactly `mode`, fsyncs entries. */
 export declare function ensureDir(path: string, mode: number): Promise<void>
 
 /** The same, on the calling thread. */
 export declare function ensureDirSync(path: string, mode: number): void
+
+/** One file of a batch (validated by `lib/batch.js`). */
+export interface FileEntry {
+  path: string
+  data: Uint8Array
+  mode?: number
+}
 
 /** A whole log, parsed: payloads are slices of `data`. */
 export interface LogContents {
@@ -86,10 +100,26 @@ export interface StagedWrite {
 export declare function sweepTempFilesSync(dir: string, olderThanMs: number): number
 
 /**
+ * Independent atomic writes as one task on the libuv pool (used by `lib/write.js` when writes
+ * queue up behind busy pool threads): each its own result, `null` or the error as JSON, with the
+ * directory fsyncs shared.
+ */
+export declare function writeEach(writes: Array<EachWrite>): Promise<Array<string | null>>
+
+/**
  * Writes `data` to `path` atomically and durably, as one task on the libuv pool. The bytes are
  * read from the caller's buffer without a copy.
  */
 export declare function writeFile(path: string, data: Uint8Array, opts: WriteOpts): Promise<void>
+
+/**
+ * Writes every entry atomically and durably as one task on the libuv pool; the bytes are read
+ * from the callers' buffers without a copy.
+ */
+export declare function writeFiles(entries: Array<FileEntry>, opts: WriteOpts): Promise<void>
+
+/** The same, on the calling thread. */
+export declare function writeFilesSync(entries: Array<FileEntry>, opts: WriteOpts): void
 
 /** The same, on the calling thread. */
 export declare function writeFileSync(path: string, data: Uint8Array, opts: WriteOpts): void

@@ -3,54 +3,22 @@
 
 const path = require('node:path')
 const { binding } = require('./binding')
-const { call, callAsync } = require('./errors')
+const { call } = require('./errors')
+const queue = require('./queue')
+const { writeNative } = require('./pool')
 const { toPath, toBytes, writeOptions, toMode } = require('./args')
 
-// Same-path writes from this process run one at a time, in call order. While one is in flight,
-// later calls wait; when it finishes only the newest waiting one runs, and every waiter it
-// replaced settles with it (its data was superseded by newer data that is now durable).
-const queues = new Map()
-
-function settle (waiters, err) {
-  for (const w of waiters) err ? w.reject(err) : w.resolve()
-}
-
-function start (key, q, job, waiters) {
-  callAsync(binding.writeFile, job.path, job.bytes, job.native).then(
-    () => next(key, q, waiters, null),
-    (err) => next(key, q, waiters, err)
-  )
-}
-
-function next (key, q, waiters, err) {
-  settle(waiters, err)
-  const n = q.next
-  if (n) {
-    q.next = null
-    start(key, q, n.job, n.waiters)
-  } else {
-    queues.delete(key)
-  }
+// Same-path writes from this process run one at a time, in call order; queued ones coalesce to
+// the newest (lib/queue.js); lib/pool.js runs them on the libuv pool.
+// A waiting job replaced by a newer one. An older caller that asked for durability is never
+// answered by a non-durable write.
+function mergeJobs (waiting, job) {
+  if (waiting.native.fsync !== false) job.native.fsync = true
+  return job
 }
 
 function enqueue (job) {
-  const key = path.resolve(job.path)
-  return new Promise((resolve, reject) => {
-    const q = queues.get(key)
-    if (!q) {
-      const fresh = { next: null }
-      queues.set(key, fresh)
-      start(key, fresh, job, [{ resolve, reject }])
-    } else if (!q.next) {
-      q.next = { job, waiters: [{ resolve, reject }] }
-    } else {
-      // Coalesce: the newest data replaces the waiting one. An older caller asked for durability
-      // is never answered by a non-durable write.
-      if (q.next.job.native.fsync !== false) job.native.fsync = true
-      q.next.job = job
-      q.next.waiters.push({ resolve, reject })
-    }
-  })
+  return queue.enqueue(path.resolve(job.path), job, writeNative, mergeJobs)
 }
 
 function prepare (file, data, options) {

@@ -80,6 +80,11 @@ pub trait Fs {
     fn fchown(&self, file: &Self::File, uid: u32, gid: u32) -> Result<()>;
     /// `fsync(fd)` (macOS: `F_FULLFSYNC`; Windows: `FlushFileBuffers`).
     fn fsync(&self, file: &Self::File) -> Result<()>;
+    /// Starts writing the file's dirty pages to the device without waiting for them (Linux:
+    /// `sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)`). A hint that lets many files' data
+    /// travel together before their fsyncs; it makes nothing durable, and where there is no such
+    /// call (the default) it does nothing. Errors are left for the fsync that follows to report.
+    fn start_writeback(&self, _file: &Self::File) {}
     /// `fdatasync(fd)` (where missing: `fsync`).
     fn fdatasync(&self, file: &Self::File) -> Result<()>;
     /// `fstat(fd)`.
@@ -139,6 +144,13 @@ pub trait Fs {
     /// Whether paths and semantics are Windows' (`\` separators, no directory fsync, no modes).
     fn windows(&self) -> bool {
         false
+    }
+    /// The group-commit coordinators this file system's writes share directory fsyncs through
+    /// (see [`crate::group`]). `None` (the default): every write fsyncs its directory itself. The
+    /// real OS returns the process-wide [`crate::group::DirSyncGroups::global`]; a simulator may
+    /// return its own to explore group commit.
+    fn dir_sync_group(&self) -> Option<&crate::group::DirSyncGroups> {
+        None
     }
 }
 

@@ -23,9 +23,11 @@
 //! - A crash can leave a temp file (`.name.<hex>.dfstmp`) beside the target; the target itself is
 //!   never affected. [`write::sweep_temp_files`] removes them.
 
+pub mod batch;
 pub mod dir;
 pub mod error;
 pub mod fs;
+pub mod group;
 pub mod log;
 pub mod write;
 

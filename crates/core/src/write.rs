@@ -9,7 +9,8 @@
 //! fsync(tmp)                           data and mode durable before the name points at them
 //! close(tmp)
 //! rename(tmp, target)                  the atomic switch
-//! fsync(dir)                           the switch itself durable (skipped on Windows)
+//! fsync(dir)                           the switch itself durable (skipped on Windows); shared by
+//!                                      writes in flight together into one directory (crate::group)
 //! ```
 //!
 //! Any failure before the rename closes and unlinks the temp file and returns the first error: the
@@ -108,6 +109,15 @@ pub fn prepare<F: Fs>(fs: &F, requested: &str, opts: &WriteOptions) -> Result<Pr
 /// Steps 2 to 5: create the temp file, write, set owner and mode, fsync, close. On failure the
 /// temp file is removed and the first error returned.
 pub fn write_temp<F: Fs>(fs: &F, p: &Prepared, data: &[u8], opts: &WriteOptions) -> Result<String> {
+    let (tmp, file) = stage_temp(fs, p, data)?;
+    sync_temp(fs, p, &tmp, file, opts)?;
+    Ok(tmp)
+}
+
+/// Steps 2 to 4 (the first half of [`write_temp`]): create the temp file, write every byte, set
+/// owner and mode. Returns the temp path and the still open file; on failure the temp file is
+/// closed and removed. Batches stage every file before syncing any (see [`crate::batch`]).
+pub fn stage_temp<F: Fs>(fs: &F, p: &Prepared, data: &[u8]) -> Result<(String, F::File)> {
     let win = fs.windows();
     let create_mode = p.mode.map(|m| m & 0o777).unwrap_or(0o666);
     let mut attempt = 0;
@@ -131,17 +141,26 @@ pub fn write_temp<F: Fs>(fs: &F, p: &Prepared, data: &[u8], opts: &WriteOptions)
                 fs.fchmod(&file, mode)?;
             }
         }
-        if opts.fsync {
-            fs.fsync(&file)?;
-        }
         Ok(())
     })();
-    let closed = fs.close(file);
-    if let Err(e) = steps.and(closed) {
+    if let Err(e) = steps {
+        let _ = fs.close(file);
         let _ = fs.unlink(&tmp);
         return Err(at(e, &p.requested));
     }
-    Ok(tmp)
+    Ok((tmp, file))
+}
+
+/// Step 5 (the second half of [`write_temp`]): fsync (with `opts.fsync`) and close a staged temp
+/// file. On failure the temp file is removed and the first error returned.
+pub fn sync_temp<F: Fs>(fs: &F, p: &Prepared, tmp: &str, file: F::File, opts: &WriteOptions) -> Result<()> {
+    let synced = if opts.fsync { fs.fsync(&file) } else { Ok(()) };
+    let closed = fs.close(file);
+    if let Err(e) = synced.and(closed) {
+        let _ = fs.unlink(tmp);
+        return Err(at(e, &p.requested));
+    }
+    Ok(())
 }
 
 /// Steps 6 and 7: rename over the target, then make the rename durable.
@@ -151,9 +170,23 @@ pub fn commit<F: Fs>(fs: &F, p: &Prepared, tmp: &str, opts: &WriteOptions) -> Re
         return Err(Error { path: Some(p.requested.clone()), dest: None, ..e });
     }
     if opts.fsync {
-        sync_dir(fs, &p.dir).map_err(|e| at(e, &p.requested))?;
+        sync_dir_shared(fs, &p.dir).map_err(|e| at(e, &p.requested))?;
     }
     Ok(())
+}
+
+/// [`sync_dir`] through the file system's group-commit coordinator when it has one
+/// ([`Fs::dir_sync_group`]): returns once a directory fsync that started after this call has
+/// completed, so writes in flight together into one directory share fsyncs. Alone, it runs one
+/// [`sync_dir`], exactly as without the group.
+pub fn sync_dir_shared<F: Fs>(fs: &F, dir: &str) -> Result<()> {
+    if fs.windows() {
+        return Ok(());
+    }
+    match fs.dir_sync_group() {
+        Some(group) => group.sync(dir, || sync_dir(fs, dir)),
+        None => sync_dir(fs, dir),
+    }
 }
 
 /// Fsyncs a directory, tolerating file systems that cannot (`EINVAL`, `ENOTSUP`), and doing

@@ -4,6 +4,7 @@
 //! error whose message is the error serialised as JSON; `lib/errors.js` turns that into a
 //! Node-style error (`code`, `errno`, `syscall`, `path`) for both backends alike.
 
+mod batch;
 mod dir;
 mod error;
 mod log;

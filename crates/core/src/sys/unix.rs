@@ -150,6 +150,12 @@ impl Fs for OsFs {
         file.sync_all().map_err(|e| fd_err(e, "fsync"))
     }
 
+    #[cfg(target_os = "linux")]
+    fn start_writeback(&self, file: &File) {
+        // A hint: an error here (EIO, ...) is reported again by the fsync that follows.
+        let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+    }
+
     fn fdatasync(&self, file: &File) -> Result<()> {
         file.sync_data().map_err(|e| fd_err(e, "fdatasync"))
     }
@@ -297,6 +303,10 @@ impl Fs for OsFs {
 
     fn kernel_locks(&self) -> bool {
         true
+    }
+
+    fn dir_sync_group(&self) -> Option<&crate::group::DirSyncGroups> {
+        Some(crate::group::DirSyncGroups::global())
     }
 }
 
