@@ -84,6 +84,109 @@ export declare function atomicWriteFiles(entries: readonly FileEntry[], options?
 /** Synchronous {@link atomicWriteFiles}. */
 export declare function atomicWriteFilesSync(entries: readonly FileEntry[], options?: AtomicWriteOptionsArg): void
 
+// ---- Locks -------------------------------------------------------------------------------------
+
+/** How long to wait and when a holder counts as stale. */
+export interface LockWaitOptions {
+  /** How long to wait for the lock before rejecting with ELOCKED (ms). 0 tries once. Default 10000; Infinity waits forever. */
+  timeoutMs?: number
+  /** How long a holder on another host (or an unreadable lock file) must look unchanged, on this process's monotonic clock, before it is reaped (ms). Default 30000. Holders on this host are judged by their kernel lock or pid, never by age. */
+  staleMs?: number
+  /** Aborts the wait (rejects with an AbortError); has no effect once the lock is held. */
+  signal?: AbortSignal
+}
+
+export interface LockOptions extends LockWaitOptions {
+  /** The lock file. Default `${target}.lock`. */
+  lockfilePath?: PathLike
+}
+
+/** The seed's option names: `lockPath` is the lock file itself (required). */
+export interface RegistryLockOptions extends LockWaitOptions {
+  lockPath: PathLike
+}
+
+/** Options of updateFile/updateJson: the lock's, plus how the result is written (atomicWriteFile's). */
+export interface UpdateOptions extends LockOptions {
+  mode?: number | string
+  fsync?: boolean
+  mkdir?: boolean
+  chown?: { uid: number; gid: number }
+}
+
+export interface UpdateFileOptions extends UpdateOptions {
+  /** Encoding of the content passed to and returned by `fn`; null for Buffers. Default 'utf8'. */
+  encoding?: BufferEncoding | null
+}
+
+export interface UpdateJsonOptions extends UpdateOptions {
+  /** JSON.stringify indentation. Default 2. */
+  space?: string | number
+}
+
+/** The record a holder writes into its lock file. */
+export interface LockHolder {
+  /** Why the lock is not ours: held (kernel lock taken), alive (pid runs), own (this process), foreign (another host, not yet stale), unreadable, queued (behind callers of this process), reaping, contended, dead, compromised. */
+  state?: string
+  nonce?: string
+  pid?: number
+  /** Process start time of the holder (Linux: clock ticks since boot), to detect pid reuse. */
+  start?: number | null
+  boot?: string | null
+  host?: string
+  /** Whether the holder keeps a kernel lock (native backend) or is judged by pid and start time (WebAssembly). */
+  kernelLock?: boolean
+  /** Wall-clock ms at acquisition (informational). */
+  acquiredAt?: number
+  version?: string
+  /** The lock file's text, when it held no valid record. */
+  raw?: string | null
+  /** For ECOMPROMISED: how the lock was lost. */
+  reason?: string
+}
+
+/** An ELOCKED or ECOMPROMISED error: who holds (or took) the lock. */
+export interface LockError extends DurableFsError {
+  holder: LockHolder | null
+}
+
+/** What {@link check} found. */
+export interface LockStatus {
+  /** A live holder (or one not yet judged stale) holds it. */
+  locked: boolean
+  /** A lock file exists but its holder is dead or stale: the next acquire removes it. */
+  stale: boolean
+  holder: LockHolder | null
+}
+
+/**
+ * Takes the lock of `target` (the file `${target}.lock`), waiting on timers up to `timeoutMs`.
+ * Resolves to `release()`, which rejects with ECOMPROMISED if the lock was taken away. Rejects
+ * with ELOCKED (holder on `err.holder`), EDEADLK inside a callback already holding it, or AbortError.
+ */
+export declare function lock(target: PathLike, options?: LockOptions): Promise<() => Promise<void>>
+/** Synchronous {@link lock} (native sleep between attempts). EDEADLK if this thread already holds the lock. */
+export declare function lockSync(target: PathLike, options?: Omit<LockOptions, 'signal'>): () => void
+/** Runs `fn` holding the lock of `target`; resolves to its result; releases on throw. */
+export declare function withLock<T>(target: PathLike, fn: () => T | Promise<T>, options?: LockOptions): Promise<T>
+/** Synchronous {@link withLock}; `fn` must be synchronous. */
+export declare function withLockSync<T>(target: PathLike, fn: () => T, options?: Omit<LockOptions, 'signal'>): T
+/** The seed's drop-in: runs `fn` under the lock file `options.lockPath`; releases on throw. */
+export declare function withRegistryLock<T>(fn: () => T | Promise<T>, options: RegistryLockOptions): Promise<T>
+/** Whether the lock of `target` is held and by whom; takes and removes nothing. */
+export declare function check(target: PathLike, options?: Omit<LockOptions, 'signal' | 'timeoutMs'>): Promise<LockStatus>
+/** Synchronous {@link check}. */
+export declare function checkSync(target: PathLike, options?: Omit<LockOptions, 'signal' | 'timeoutMs'>): LockStatus
+/**
+ * Under the lock of `target`: reads it (`undefined` if missing), awaits `fn(current)`, writes the
+ * result with {@link atomicWriteFile}, releases. Resolves to the new content; `fn` returning
+ * `undefined` writes nothing and resolves to the current content.
+ */
+export declare function updateFile(target: PathLike, fn: (current: string | undefined) => string | Uint8Array | undefined | Promise<string | Uint8Array | undefined>, options?: UpdateFileOptions & { encoding?: BufferEncoding }): Promise<string | Uint8Array | undefined>
+export declare function updateFile(target: PathLike, fn: (current: Buffer | undefined) => Uint8Array | string | undefined | Promise<Uint8Array | string | undefined>, options: UpdateFileOptions & { encoding: null }): Promise<Buffer | Uint8Array | string | undefined>
+/** {@link updateFile} for JSON: `fn` gets the parsed value (`undefined` if missing or blank), returns the new one. */
+export declare function updateJson<T = unknown>(target: PathLike, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, options?: UpdateJsonOptions): Promise<T | undefined>
+
 /**
  * Makes `dir` a private directory: created with its missing parents (mode `mode`, default 0o700),
  * then chmodded to exactly `mode` even when it already existed; new entries and the mode are

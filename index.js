@@ -24,3 +24,14 @@ module.exports.appendFileDurable = log.appendFileDurable
 module.exports.appendFileDurableSync = log.appendFileDurableSync
 module.exports.readLog = log.readLog
 module.exports.readLogSync = log.readLogSync
+
+const lock = require('./lib/lock')
+module.exports.lock = lock.lock
+module.exports.lockSync = lock.lockSync
+module.exports.withLock = lock.withLock
+module.exports.withLockSync = lock.withLockSync
+module.exports.withRegistryLock = lock.withRegistryLock
+module.exports.check = lock.check
+module.exports.checkSync = lock.checkSync
+module.exports.updateFile = lock.updateFile
+module.exports.updateJson = lock.updateJson

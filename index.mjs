@@ -9,7 +9,16 @@ export const {
   secureWriteFileSync,
   sweepTempFilesSync,
   atomicWriteFiles,
-  atomicWriteFilesSync
+  atomicWriteFilesSync,
+  lock,
+  lockSync,
+  withLock,
+  withLockSync,
+  withRegistryLock,
+  check,
+  checkSync,
+  updateFile,
+  updateJson
 } = api
 export const { ensureSecureDir, ensureSecureDirSync } = api
 export const { openLog, openLogSync, appendFileDurable, appendFileDurableSync, readLog, readLogSync } = api

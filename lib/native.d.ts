@@ -61,6 +61,57 @@ export interface FileEntry {
   mode?: number
 }
 
+/**
+ * One attempt's outcome: `id` when acquired, else `holder` (JSON: the holder's record and state);
+ * `ticket` is the caller's place in the queue (pass it to the next attempt).
+ */
+export interface LockAttempt {
+  id?: number
+  holder?: string
+  ticket: number
+}
+
+/** Leaves the FIFO (timeout, abort). */
+export declare function lockCancel(path: string, ticket: number): void
+
+/** [`lock_check_sync`] as a libuv-pool task. */
+export declare function lockCheck(path: string, opts: LockOpts): Promise<LockStatus>
+
+/** Who holds the lock at `path`, without taking or reaping it. */
+export declare function lockCheckSync(path: string, opts: LockOpts): LockStatus
+
+/** Joins the FIFO of `path`; returns the ticket to pass to every attempt. */
+export declare function lockEnqueue(path: string): number
+
+/** Options after validation by `lib/lock.js`. */
+export interface LockOpts {
+  staleMs?: number
+}
+
+/** [`lock_release_sync`] as a libuv-pool task. */
+export declare function lockRelease(id: number): Promise<void>
+
+/** Releases a held lock: `ECOMPROMISED` if it was taken away (nothing is removed then). */
+export declare function lockReleaseSync(id: number): void
+
+/** What `check` reports: `state` is `free`, `held` or `stale`; `holder` the record JSON. */
+export interface LockStatus {
+  state: string
+  holder?: string
+}
+
+/** Removes staging files of `path` left by dead processes; returns how many. */
+export declare function lockSweepSync(path: string): number
+
+/** One non-blocking attempt as a libuv-pool task (it never waits: the caller's timers do). */
+export declare function lockTryAcquire(path: string, ticket: number, opts: LockOpts): Promise<LockAttempt>
+
+/** One non-blocking attempt on the calling thread (`ticket` 0 joins the queue). */
+export declare function lockTryAcquireSync(path: string, ticket: number, opts: LockOpts): LockAttempt
+
+/** Throws `ECOMPROMISED` unless the lock file still is the one we hold. */
+export declare function lockVerifySync(id: number): void
+
 /** A whole log, parsed: payloads are slices of `data`. */
 export interface LogContents {
   data: Buffer
@@ -85,6 +136,9 @@ export declare function readLog(path: string, verify: boolean): Promise<LogConte
 
 /** The same, on the calling thread. */
 export declare function readLogSync(path: string, verify: boolean): LogContents
+
+/** Sleeps the calling thread (the sync API's backoff). */
+export declare function sleepSync(ms: number): void
 
 /** A temp file holding the new content, not yet renamed over the target. */
 export interface StagedWrite {

@@ -107,6 +107,18 @@ pub trait Fs {
     fn rename(&self, from: &str, to: &str) -> Result<()>;
     /// `link(from, to)`: fails with `EEXIST` if `to` exists.
     fn link(&self, from: &str, to: &str) -> Result<()>;
+    /// Creates an unnamed file in `dir`, written and locked before it gets a name with
+    /// [`Fs::link_file`] (Linux: `open(dir, O_TMPFILE|O_WRONLY|O_CLOEXEC, mode)`). `Ok(None)` where
+    /// the platform or the file system has no such files; callers then use a named staging file.
+    /// Default: `Ok(None)`.
+    fn create_anon(&self, _dir: &str, _mode: u32) -> Result<Option<Self::File>> {
+        Ok(None)
+    }
+    /// Gives an open file a name, failing with `EEXIST` if `to` exists (Linux:
+    /// `linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, to, AT_SYMLINK_FOLLOW)`). Default: `ENOTSUP`.
+    fn link_file(&self, _file: &Self::File, to: &str) -> Result<()> {
+        Err(crate::error::Error::custom("ENOTSUP", "link", to.to_string(), None))
+    }
     /// `unlink(path)`.
     fn unlink(&self, path: &str) -> Result<()>;
     /// `mkdir(path, mode)` (one level).

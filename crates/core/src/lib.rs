@@ -14,8 +14,18 @@
 //! - A failed call leaves the target untouched and removes its temp file; the first error is
 //!   returned with its system call and path, an fsync error included.
 //!
+//! ## Guarantees of [`lock`]
+//! - At most one holder of a lock file at a time, even while several processes reap the same dead
+//!   lock: reaping happens under the dead holder's kernel lock and a guard file, after checking
+//!   the path still names the judged inode.
+//! - A holder with a kernel lock (every native holder) is known dead the moment its process dies;
+//!   a live one is never reaped, whatever its age. Holders without kernel locks (WebAssembly) are
+//!   judged by pid and process start time; holders on other hosts by `stale_ms` on the waiter's
+//!   own monotonic clock.
+//! - Release removes the lock file only if it is still ours (`ECOMPROMISED` otherwise).
+//!
 //! ## How it works
-//! See [`write`] for the exact system-call sequence.
+//! See [`write`] and [`lock`] for the exact system-call sequences.
 //!
 //! ## Limits
 //! - Network file systems: rename atomicity and fsync semantics are the server's.
@@ -28,6 +38,8 @@ pub mod dir;
 pub mod error;
 pub mod fs;
 pub mod group;
+pub mod lock;
+pub mod lock_queue;
 pub mod log;
 pub mod write;
 
@@ -36,4 +48,5 @@ pub mod sys;
 
 pub use error::{Error, Result};
 pub use fs::{Fs, Kind, Liveness, Meta};
+pub use lock::{LockOptions, Me};
 pub use write::{atomic_write, WriteOptions};

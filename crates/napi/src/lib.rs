@@ -7,6 +7,7 @@
 mod batch;
 mod dir;
 mod error;
+mod lock;
 mod log;
 mod staged;
 mod write;

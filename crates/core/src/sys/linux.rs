@@ -5,6 +5,36 @@ pub(crate) fn boot_id() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// `open(dir, O_TMPFILE|O_WRONLY|O_CLOEXEC, mode)`: `None` where the file system has no unnamed
+/// files (`EOPNOTSUPP`, `EISDIR` from kernels without O_TMPFILE, `EINVAL`).
+pub(crate) fn create_anon(dir: &str, mode: u32) -> std::io::Result<Option<std::fs::File>> {
+    use std::os::unix::io::FromRawFd;
+    let c = std::ffi::CString::new(dir).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC, mode as libc::c_uint) };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    Ok(Some(unsafe { std::fs::File::from_raw_fd(fd) }))
+}
+
+/// `linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, to, AT_SYMLINK_FOLLOW)`: names an unnamed file
+/// (no capability needed, unlike `AT_EMPTY_PATH`).
+pub(crate) fn link_file(file: &std::fs::File, to: &str) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let src = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).expect("no NUL");
+    let dst = std::ffi::CString::new(to).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let r = unsafe { libc::linkat(libc::AT_FDCWD, src.as_ptr(), libc::AT_FDCWD, dst.as_ptr(), libc::AT_SYMLINK_FOLLOW) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot). The command name in
 /// field 2 may contain spaces and parentheses, so fields are counted after the last `)`.
 pub(crate) fn process_start(pid: u32) -> Option<u64> {

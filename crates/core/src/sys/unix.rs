@@ -215,6 +215,14 @@ impl Fs for OsFs {
         std::fs::hard_link(from, to).map_err(|e| err(e, "link", from).with_dest(to))
     }
 
+    fn create_anon(&self, dir: &str, mode: u32) -> Result<Option<File>> {
+        os::create_anon(dir, mode).map_err(|e| err(e, "open", dir))
+    }
+
+    fn link_file(&self, file: &File, to: &str) -> Result<()> {
+        os::link_file(file, to).map_err(|e| err(e, "link", to))
+    }
+
     fn unlink(&self, path: &str) -> Result<()> {
         std::fs::remove_file(path).map_err(|e| err(e, "unlink", path))
     }
