@@ -13,7 +13,7 @@ export interface AtomicWriteOptions {
   mode?: number | string
   /** Encoding of string data. Default 'utf8'. */
   encoding?: BufferEncoding
-  /** false: atomic but not durable (no file or directory fsync). Default true. */
+  /** false: no file or directory fsync. Atomic against a process crash only: after a power cut the target may be empty. Default true. */
   fsync?: boolean
   /** Create missing parent directories (their entries are made durable too). Default false. */
   mkdir?: boolean

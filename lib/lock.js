@@ -161,8 +161,9 @@ async function acquire (lockPath, o) {
   const mine = chain.getStore()
   if (mine && mine.has(lockPath)) throw edeadlk(lockPath, 'acquired again inside its own callback')
   if (o.signal && o.signal.aborted) throw abortError(o.signal)
-  // The first attempt joins this process's queue for the lock (ticket 0) and returns our ticket.
-  let ticket = 0
+  // Join this process's FIFO for the lock here, on the JS thread, in call order: joining in the
+  // first attempt would let the pool threads that run the attempts reorder the waiters.
+  let ticket = binding.lockEnqueue(lockPath)
   const start = performance.now()
   let delay = MIN_DELAY_MS
   try {

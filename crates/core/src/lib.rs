@@ -46,6 +46,10 @@ pub mod write;
 #[cfg(feature = "std-fs")]
 pub mod sys;
 
+/// The simulated file system of the tests (crash states, fault injection, trace replay).
+#[cfg(feature = "sim")]
+pub mod sim;
+
 pub use error::{Error, Result};
 pub use fs::{Fs, Kind, Liveness, Meta};
 pub use lock::{LockOptions, Me};
