@@ -114,7 +114,8 @@ export declare function lockVerifySync(id: number): void
 
 /** A whole log, parsed: payloads are slices of `data`. */
 export interface LogContents {
-  data: Buffer
+  /** The whole file (a Buffer; typed as its Uint8Array base, as the wasm binding returns). */
+  data: Uint8Array
   kinds: string
   starts: Array<number>
   lens: Array<number>

@@ -59,6 +59,40 @@ impl Error {
     pub fn description(&self) -> &'static str {
         describe(&self.code)
     }
+
+    /// The error as one JSON object, the form in which both bindings (napi and wasm) hand it to
+    /// JavaScript as an Error's message; `lib/errors.js` parses it back into a Node-style error:
+    /// `{"durableFsError":true,"code":..,"errno":..,"syscall":..,"path":..,"dest":..,"detail":..,"message":..}`.
+    pub fn to_json(&self) -> String {
+        fn s(v: &str) -> String {
+            let mut o = String::with_capacity(v.len() + 2);
+            o.push('"');
+            for c in v.chars() {
+                match c {
+                    '"' => o.push_str("\\\""),
+                    '\\' => o.push_str("\\\\"),
+                    '\n' => o.push_str("\\n"),
+                    '\r' => o.push_str("\\r"),
+                    '\t' => o.push_str("\\t"),
+                    c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => o.push(c),
+                }
+            }
+            o.push('"');
+            o
+        }
+        let opt = |v: &Option<String>| v.as_deref().map(s).unwrap_or_else(|| "null".to_string());
+        format!(
+            "{{\"durableFsError\":true,\"code\":{},\"errno\":{},\"syscall\":{},\"path\":{},\"dest\":{},\"detail\":{},\"message\":{}}}",
+            s(&self.code),
+            self.errno,
+            s(self.syscall),
+            opt(&self.path),
+            opt(&self.dest),
+            opt(&self.detail),
+            s(&self.to_string())
+        )
+    }
 }
 
 impl fmt::Display for Error {
@@ -148,6 +182,15 @@ mod tests {
         assert_eq!(e.to_string(), "ENOENT: no such file or directory, open '/x/y'");
         let e = Error::os("EXDEV", 18, "rename", Some("/a".to_string())).with_dest("/b");
         assert_eq!(e.to_string(), "EXDEV: cross-device link not permitted, rename '/a' -> '/b'");
+    }
+
+    #[test]
+    fn to_json_escapes() {
+        let e = Error::os("ENOENT", 2, "open", Some("/a\"b\\c\n\u{1}".to_string())).with_detail("d");
+        assert_eq!(
+            e.to_json(),
+            r#"{"durableFsError":true,"code":"ENOENT","errno":2,"syscall":"open","path":"/a\"b\\c\n\u0001","dest":null,"detail":"d","message":"ENOENT: no such file or directory, open '/a\"b\\c\n\u0001' (d)"}"#
+        );
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub mod group;
 pub mod lock;
 pub mod lock_queue;
 pub mod log;
+pub mod procfs;
 pub mod write;
 
 #[cfg(feature = "std-fs")]

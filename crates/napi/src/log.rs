@@ -119,7 +119,8 @@ impl NativeLog {
 /// A whole log, parsed: payloads are slices of `data`.
 #[napi(object)]
 pub struct LogContents {
-    pub data: Buffer,
+    /// The whole file (a Buffer; typed as its Uint8Array base, as the wasm binding returns).
+    pub data: Uint8Array,
     pub kinds: String,
     pub starts: Vec<f64>,
     pub lens: Vec<f64>,

@@ -2,7 +2,7 @@
 
 /// `/proc/sys/kernel/random/boot_id`, a UUID that changes at every boot.
 pub(crate) fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    crate::procfs::boot_id(&std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?)
 }
 
 /// `open(dir, O_TMPFILE|O_WRONLY|O_CLOEXEC, mode)`: `None` where the file system has no unnamed
@@ -43,9 +43,7 @@ pub(crate) fn process_start(pid: u32) -> Option<u64> {
 }
 
 fn parse_start(stat: &str) -> Option<u64> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    // After ")" come field 3 (state) onwards; field 22 is the 20th of those.
-    after.split_whitespace().nth(19)?.parse().ok()
+    crate::procfs::stat_start_time(stat)
 }
 
 #[cfg(test)]
