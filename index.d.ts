@@ -186,3 +186,98 @@ export declare function updateFile(target: PathLike, fn: (current: string | unde
 export declare function updateFile(target: PathLike, fn: (current: Buffer | undefined) => Uint8Array | string | undefined | Promise<Uint8Array | string | undefined>, options: UpdateFileOptions & { encoding: null }): Promise<Buffer | Uint8Array | string | undefined>
 /** {@link updateFile} for JSON: `fn` gets the parsed value (`undefined` if missing or blank), returns the new one. */
 export declare function updateJson<T = unknown>(target: PathLike, fn: (current: T | undefined) => T | undefined | Promise<T | undefined>, options?: UpdateJsonOptions): Promise<T | undefined>
+
+/**
+ * Makes `dir` a private directory: created with its missing parents (mode `mode`, default 0o700),
+ * then chmodded to exactly `mode` even when it already existed; new entries and the mode are
+ * fsynced. A symlink is followed to the real directory.
+ */
+export declare function ensureSecureDir(dir: PathLike, mode?: number | string): Promise<void>
+/** Synchronous {@link ensureSecureDir}. */
+export declare function ensureSecureDirSync(dir: PathLike, mode?: number | string): void
+
+/** Options of {@link openLog} and {@link appendFileDurable}. */
+export interface LogOptions {
+  /** Mode of a newly created log, exact (not narrowed by the umask). Default 0o600. */
+  mode?: number | string
+  /** Create missing parent directories (durably). Default false. */
+  mkdir?: boolean
+  /** 'sync' (default): an append resolves once fdatasync returned. 'none': once written. */
+  durability?: 'sync' | 'none'
+  /** Give every record a SHA-256 chain hash (tamper evidence). Default false. */
+  hashChain?: boolean
+  /** Most payload bytes per batch (one write + one fdatasync). Default 1 MiB. */
+  maxBatchBytes?: number
+}
+
+/** A JSON-serialisable value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/** What a log stores: text, bytes (`byteLength` of them), or a JSON value written as one JSON line. */
+export type LogRecordInput = string | NodeJS.ArrayBufferView | ArrayBuffer | JsonValue | { toJSON(): unknown }
+
+/** A record as read back: text as a string, bytes as a Buffer, JSON parsed. */
+export type LogRecord = string | Buffer | JsonValue
+
+/** A torn tail removed from a log (the partial batch of a crashed appender). */
+export interface LogRecovery {
+  /** Where the torn frame began (the log's new end). */
+  offset: number
+  /** How many bytes were removed. */
+  truncatedBytes: number
+}
+
+/** An open append-only log. No file descriptor is held between batches. */
+export interface DurableLog {
+  readonly path: string
+  readonly options: Required<Omit<LogOptions, 'mode'>> & { mode: number }
+  /** The torn tail removed when the log was opened, or null. */
+  readonly recovered: LogRecovery | null
+  /** Every torn tail this handle removed (at open, or later, left by another process's crash). */
+  readonly recoveries: LogRecovery[]
+  /** Counters: appends issued, batches written, fdatasyncs, retries on a busy lock. */
+  readonly stats: { appends: number; batches: number; syncs: number; busyRetries: number }
+  /** Records in the log as this handle last saw it. */
+  readonly records: number
+  /** Bytes of valid records. */
+  readonly size: number
+  /** Chain hash (hex) of the last record, or null. */
+  readonly head: string | null
+  /** Appends a record; resolves once durable. Appends in flight together share one write and one fdatasync. */
+  append(record: LogRecordInput): Promise<void>
+  /** Synchronous append (throws ERR_INVALID_STATE while asynchronous appends are pending). */
+  appendSync(record: LogRecordInput): void
+  /** Waits for pending appends, then refuses new ones. */
+  close(): Promise<void>
+  closeSync(): void
+}
+
+/** What {@link readLog} returns. */
+export interface LogContents {
+  records: LogRecord[]
+  /** An incomplete last frame (left in place by a read), or null. */
+  torn: { offset: number; bytes: number } | null
+  /** Damage followed by valid records (only returned with verify; otherwise ECORRUPT is thrown). */
+  corrupt: { index: number; offset: number; bytes: number } | null
+  /** Chain hash (hex) of the last record, or null. */
+  head: string | null
+  /** With verify: whether every record verifies. */
+  valid?: boolean
+  /** With verify: index of the first record that does not verify, or null. */
+  brokenAt?: number | null
+  /** With verify: why it does not verify, or null. */
+  reason?: string | null
+}
+
+/** Opens (creating if needed) an append-only log; a torn tail is truncated and reported in `recovered`. */
+export declare function openLog(path: PathLike, options?: LogOptions): Promise<DurableLog>
+/** Synchronous {@link openLog}. */
+export declare function openLogSync(path: PathLike, options?: LogOptions): DurableLog
+/** One durable append without a handle; resolves with the torn tail removed first, if any. */
+export declare function appendFileDurable(path: PathLike, record: LogRecordInput, options?: LogOptions): Promise<{ recovered: LogRecovery | null }>
+/** Synchronous {@link appendFileDurable}. */
+export declare function appendFileDurableSync(path: PathLike, record: LogRecordInput, options?: LogOptions): { recovered: LogRecovery | null }
+/** Reads a whole log; with `verify`, checks the hash chain and reports the first broken record. */
+export declare function readLog(path: PathLike, options?: { verify?: boolean }): Promise<LogContents>
+/** Synchronous {@link readLog}. */
+export declare function readLogSync(path: PathLike, options?: { verify?: boolean }): LogContents

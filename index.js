@@ -5,6 +5,8 @@
 const { backend } = require('./lib/binding')
 const write = require('./lib/write')
 const batch = require('./lib/batch')
+const dir = require('./lib/dir')
+const log = require('./lib/log')
 
 module.exports.backend = backend
 module.exports.atomicWriteFile = write.atomicWriteFile
@@ -14,6 +16,14 @@ module.exports.secureWriteFileSync = write.secureWriteFileSync
 module.exports.sweepTempFilesSync = write.sweepTempFilesSync
 module.exports.atomicWriteFiles = batch.atomicWriteFiles
 module.exports.atomicWriteFilesSync = batch.atomicWriteFilesSync
+module.exports.ensureSecureDir = dir.ensureSecureDir
+module.exports.ensureSecureDirSync = dir.ensureSecureDirSync
+module.exports.openLog = log.openLog
+module.exports.openLogSync = log.openLogSync
+module.exports.appendFileDurable = log.appendFileDurable
+module.exports.appendFileDurableSync = log.appendFileDurableSync
+module.exports.readLog = log.readLog
+module.exports.readLogSync = log.readLogSync
 
 const lock = require('./lib/lock')
 module.exports.lock = lock.lock

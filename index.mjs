@@ -20,4 +20,6 @@ export const {
   updateFile,
   updateJson
 } = api
+export const { ensureSecureDir, ensureSecureDirSync } = api
+export const { openLog, openLogSync, appendFileDurable, appendFileDurableSync, readLog, readLogSync } = api
 export default api

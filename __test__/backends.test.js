@@ -144,9 +144,10 @@ test('without a loadable native binary the package falls back to wasm on its own
 function declarations (file) {
   const text = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '')
   const fns = [...text.matchAll(/^export (?:declare )?function (.+?);?$/gm)].map((m) => `function ${m[1]}`)
+  const classes = [...text.matchAll(/^export (?:declare )?class (\w+)/gm)].map((m) => `class ${m[1]}`)
   const ifaces = [...text.matchAll(/^export interface (\w+) \{([^}]*)\}/gm)].map((m) =>
     `interface ${m[1]} { ${m[2].split('\n').map((l) => l.trim().replace(/;$/, '')).filter(Boolean).sort().join('; ')} }`)
-  return [...fns, ...ifaces].sort()
+  return [...fns, ...classes, ...ifaces].sort()
 }
 
 test('the wasm binding declares the same functions and types as the napi binding (lib/native.d.ts)', { skip: !wasmBuilt && 'wasm/ is not built (scripts/build-wasm.sh)' }, () => {
@@ -156,6 +157,6 @@ test('the wasm binding declares the same functions and types as the napi binding
   assert.deepStrictEqual(wasm, napi)
   // And at run time: the same exported functions.
   const w = require(path.join(ROOT, 'wasm', 'durable_fs_wasm.js'))
-  const names = napi.filter((d) => d.startsWith('function ')).map((d) => /^function (\w+)/.exec(d)[1]).sort()
+  const names = napi.filter((d) => d.startsWith('function ') || d.startsWith('class ')).map((d) => /^(?:function|class) (\w+)/.exec(d)[1]).sort()
   assert.deepStrictEqual(Object.keys(w).filter((k) => typeof w[k] === 'function').sort(), names)
 })

@@ -65,6 +65,15 @@ pub trait Fs {
     fn write_all(&self, file: &Self::File, data: &[u8]) -> Result<()>;
     /// Reads the whole file from offset 0.
     fn read_all(&self, file: &Self::File) -> Result<Vec<u8>>;
+    /// Reads from `offset` to the end of the file (`pread` in a loop). Added for the log, which
+    /// reads only the records other processes appended since it last looked. The default reads
+    /// the whole file and drops the first `offset` bytes, so implementations need not override it.
+    fn read_from(&self, file: &Self::File, offset: u64) -> Result<Vec<u8>> {
+        let mut all = self.read_all(file)?;
+        let cut = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        all.drain(..cut);
+        Ok(all)
+    }
     /// `fchmod(fd, mode)`.
     fn fchmod(&self, file: &Self::File, mode: u32) -> Result<()>;
     /// `fchown(fd, uid, gid)`.

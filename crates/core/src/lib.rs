@@ -34,11 +34,13 @@
 //!   never affected. [`write::sweep_temp_files`] removes them.
 
 pub mod batch;
+pub mod dir;
 pub mod error;
 pub mod fs;
 pub mod group;
 pub mod lock;
 pub mod lock_queue;
+pub mod log;
 pub mod procfs;
 pub mod write;
 

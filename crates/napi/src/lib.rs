@@ -5,6 +5,9 @@
 //! Node-style error (`code`, `errno`, `syscall`, `path`) for both backends alike.
 
 mod batch;
+mod dir;
 mod error;
 mod lock;
+mod log;
+mod staged;
 mod write;

@@ -11,8 +11,11 @@
 
 pub mod batch;
 pub mod defer;
+pub mod dir;
 pub mod error;
 pub mod fs;
 pub mod lock;
+pub mod log;
 pub mod node;
+pub mod staged;
 pub mod write;

@@ -119,6 +119,24 @@ impl Fs for OsFs {
         Ok(buf)
     }
 
+    fn read_from(&self, file: &File, offset: u64) -> Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut at = offset;
+        loop {
+            match file.read_at(&mut chunk, at) {
+                Ok(0) => return Ok(buf),
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(fd_err(e, "pread")),
+            }
+        }
+    }
+
     fn fchmod(&self, file: &File, mode: u32) -> Result<()> {
         file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| fd_err(e, "fchmod"))
     }
