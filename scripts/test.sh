@@ -9,6 +9,6 @@ if [ -f wasm/durable_fs_wasm.js ]; then backends+=(wasm); fi
 status=0
 for b in "${backends[@]}"; do
   echo "== node --test (backend: $b)"
-  DURABLE_FS_BACKEND=$b node --test --test-concurrency=1 __test__/*.test.js || status=1
+  DURABLE_FS_BACKEND=$b node --test --test-concurrency=1 --test-timeout=600000 __test__/*.test.js || status=1
 done
 exit $status

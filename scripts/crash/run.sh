@@ -13,7 +13,7 @@ backends=(native)
 if [ -f wasm/durable_fs_wasm.js ]; then backends+=(wasm); fi
 for b in "${backends[@]}"; do
   echo "== real addon, real file systems (backend: $b): __test__/crash-*.test.js"
-  out=$(DURABLE_FS_BACKEND=$b node --test --test-concurrency=1 __test__/crash-*.test.js 2>&1) || status=1
+  out=$(DURABLE_FS_BACKEND=$b node --test --test-concurrency=1 --test-timeout=600000 __test__/crash-*.test.js 2>&1) || status=1
   grep -E '^# (crash-|tests|pass|fail|skipped)|^not ok|# SKIP' <<<"$out" | sed 's/^# //' || true
   if [ $status -ne 0 ]; then echo "$out" | grep -vE '^# crash-' | tail -60; fi
 done
