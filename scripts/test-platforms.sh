@@ -127,8 +127,13 @@ if out=$(node scripts/npm-packages.js check --binaries 2>&1); then ok "npm/: $ou
 stage () { # platform -> prints the staged directory
   local p=$1 d="$WORK/pkg-$1"
   mkdir -p "$d"
-  cp -r index.js index.mjs index.d.ts lib package.json __test__ "$d/"
-  [ -d wasm ] && cp -r wasm "$d/"
+  # What the package ships (package.json "files"), its tests, and the dev dependencies the tests
+  # compare against (write-file-atomic), shared by a link.
+  local shipped
+  shipped=$(node -e 'const fs = require("fs"); for (const f of require("./package.json").files) if (fs.existsSync(f)) console.log(f)')
+  # shellcheck disable=SC2086
+  cp -r $shipped package.json __test__ "$d/"
+  ln -sfn "$PWD/node_modules" "$d/node_modules"
   rm -f "$d/__test__/install.test.js" # packs the repository (npm/, scripts/): the host's npm test runs it
   cp "$(bin "$p")" "$d/durable-fs.$p.node"
   echo "$d"
