@@ -55,4 +55,40 @@ function runNode (code, opts = {}) {
   return r
 }
 
-module.exports = { ROOT, BACKEND, isRoot, tmpdir, hasCommand, extraEntries, mountTmpfs, runNode }
+// Lock holders append "E|X <pid> <who> <monotonic ns>" lines to one O_APPEND log while inside the
+// lock; these read it back and check that no two holds overlapped.
+function parseHolds (file) {
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
+    const [kind, pid, who, t] = l.split(' ')
+    return { kind, pid: Number(pid), who, t: BigInt(t) }
+  })
+}
+
+// Every enter is followed by the exit of the same holder before the next enter, except for a
+// holder that was SIGKILLed inside: then the next enter must come after the kill was sent.
+// Returns the number of completed holds and of holders killed inside.
+function assertNoOverlap (entries, killedAt = new Map()) {
+  const assert = require('node:assert')
+  let inside = null
+  let completed = 0
+  let killedInside = 0
+  for (const e of entries) {
+    if (e.kind === 'E') {
+      if (inside) {
+        const k = killedAt.get(inside.pid)
+        assert.ok(k !== undefined, `overlap: pid ${e.pid} entered while pid ${inside.pid} (alive) was inside`)
+        assert.ok(e.t > k, `overlap: pid ${e.pid} entered before pid ${inside.pid} was killed`)
+        killedInside++
+      }
+      inside = e
+    } else {
+      assert.ok(inside && inside.pid === e.pid, `exit of pid ${e.pid} without its enter`)
+      assert.ok(e.t >= inside.t, `exit of pid ${e.pid} before its enter`)
+      inside = null
+      completed++
+    }
+  }
+  return { completed, killedInside }
+}
+
+module.exports = { parseHolds, assertNoOverlap, ROOT, BACKEND, isRoot, tmpdir, hasCommand, extraEntries, mountTmpfs, runNode }

@@ -10,7 +10,7 @@ const assert = require('node:assert')
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
-const { ROOT, BACKEND, tmpdir } = require('./helpers')
+const { ROOT, BACKEND, tmpdir, parseHolds, assertNoOverlap } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'lock-child.js')
 const wasmBuilt = fs.existsSync(path.join(ROOT, 'wasm', 'durable_fs_wasm.js'))
@@ -37,33 +37,6 @@ function run (backend, args) {
   return child
 }
 
-// "E|X <pid> <worker> <monotonic ns>" lines, in file order (one O_APPEND log, written inside the
-// lock). No enter may come while another holder is inside, unless that holder was SIGKILLed (then
-// only after the kill was sent). Returns the number of completed holds.
-function holds (file, killedAt = new Map()) {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
-    const [kind, pid, who, t] = l.split(' ')
-    return { kind, pid: Number(pid), who, t: BigInt(t) }
-  })
-  let inside = null
-  let n = 0
-  for (const e of lines) {
-    if (e.kind === 'E') {
-      if (inside) {
-        const k = killedAt.get(inside.pid)
-        assert.ok(k !== undefined, `overlap: pid ${e.pid} entered while pid ${inside.pid} (alive) was inside`)
-        assert.ok(e.t > k, `overlap: pid ${e.pid} entered before pid ${inside.pid} was killed`)
-      }
-      inside = e
-    } else {
-      assert.ok(inside && inside.pid === e.pid, `exit of pid ${e.pid} without its enter`)
-      inside = null
-      n++
-    }
-  }
-  return n
-}
-
 test('4 native + 4 wasm processes x 100 updateJson increments of one counter: exactly 800, no overlapping holds', { skip }, async (t) => {
   const dir = tmpdir('dfs-mixed-')
   const target = path.join(dir, 'counter.json')
@@ -76,8 +49,9 @@ test('4 native + 4 wasm processes x 100 updateJson increments of one counter: ex
   const final = JSON.parse(fs.readFileSync(target, 'utf8'))
   assert.strictEqual(final.n, 8 * per)
   for (let w = 0; w < 8; w++) assert.strictEqual(final.done[w], per, `worker ${w}`)
-  // Every increment is one hold (a worker stops after its last increment).
-  assert.strictEqual(holds(log), 8 * per)
+  // Every increment is one completed hold (a worker stops after its last increment), and no
+  // holder entered while another was inside.
+  assert.strictEqual(assertNoOverlap(parseHolds(log)).completed, 8 * per)
   assert.strictEqual(fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('E ')).length, 8 * per)
   const byBackend = { native: 0, wasm: 0 }
   const pids = new Map(kids.map((k, w) => [k.pid, w % 2 ? 'wasm' : 'native']))
@@ -128,7 +102,7 @@ test('the same with SIGKILLs of lock holders of both backends: exact count, no o
   const final = JSON.parse(fs.readFileSync(target, 'utf8'))
   assert.strictEqual(final.n, 8 * per)
   for (let w = 0; w < 8; w++) assert.strictEqual(final.done[w], per, `worker ${w}`)
-  holds(log, killedAt)
+  assertNoOverlap(parseHolds(log), killedAt)
   t.diagnostic(`SIGKILLed holders: native ${kills.native}, wasm ${kills.wasm}`)
   assert.ok(kills.native > 0 && kills.wasm > 0, 'holders of both backends were killed')
   const left = fs.readdirSync(dir).filter((n) => n !== 'counter.json' && n !== 'log' && !n.endsWith('.dfstmp'))

@@ -12,7 +12,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { spawn, spawnSync } = require('node:child_process')
 const dfs = require('..')
-const { ROOT, BACKEND, tmpdir } = require('./helpers')
+const { ROOT, BACKEND, tmpdir, parseHolds, assertNoOverlap } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'lock-child.js')
 
@@ -41,37 +41,6 @@ function run (args, noKernelLocks = false) {
   return child
 }
 
-function parseLog (file) {
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
-    const [kind, pid, who, t] = l.split(' ')
-    return { kind, pid: Number(pid), who, t: BigInt(t) }
-  })
-}
-
-// Every enter is followed by the exit of the same holder before the next enter, except for a
-// holder that was SIGKILLed inside: then the next enter must come after the kill was sent.
-// Returns the number of holders killed inside the critical section.
-function assertNoOverlap (entries, killedAt = new Map()) {
-  let inside = null
-  let killedInside = 0
-  for (const e of entries) {
-    if (e.kind === 'E') {
-      if (inside) {
-        const k = killedAt.get(inside.pid)
-        assert.ok(k !== undefined, `overlap: pid ${e.pid} entered while pid ${inside.pid} (alive) was inside`)
-        assert.ok(e.t > k, `overlap: pid ${e.pid} entered before pid ${inside.pid} was killed`)
-        killedInside++
-      }
-      inside = e
-    } else {
-      assert.ok(inside && inside.pid === e.pid, `exit of pid ${e.pid} without its enter`)
-      assert.ok(e.t >= inside.t)
-      inside = null
-    }
-  }
-  return killedInside
-}
-
 function deadRecord (kernelLock) {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
   let boot = null
@@ -93,7 +62,7 @@ async function barrierReapers (mixed) {
     const results = await Promise.all(kids.map((k) => k.done))
     kids.forEach((k, i) => assert.deepStrictEqual(results[i], { code: 0, signal: null }, k.err))
   }
-  const entries = parseLog(log)
+  const entries = parseHolds(log)
   assert.strictEqual(entries.length, 2 * rounds * reapers, 'every reaper got the lock once')
   assertNoOverlap(entries)
   assert.deepStrictEqual(fs.readdirSync(dir).sort(), ['log'], 'no lock, guard or staging file left')
@@ -164,7 +133,7 @@ async function increments (withKiller, mixed = false) {
     assert.strictEqual(final.done[w], INCREMENTS, `worker ${w}`)
     assert.ok((acks.get(w) || 0) <= final.done[w], 'every acknowledged increment survived')
   }
-  const killedInside = assertNoOverlap(parseLog(log), killedAt)
+  const { killedInside } = assertNoOverlap(parseHolds(log), killedAt)
   // (A worker killed inside atomicWriteFile may leave its temp file: the write protocol's
   // documented leftover, removed by sweepTempFilesSync; not the lock's business.)
   const left = fs.readdirSync(dir).filter((n) => n !== 'counter.json' && n !== 'log' && !n.endsWith('.dfstmp'))
