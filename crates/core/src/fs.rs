@@ -140,6 +140,11 @@ pub trait Fs {
     fn hostname(&self) -> String;
     /// An id that changes at every boot (Linux: `/proc/sys/kernel/random/boot_id`).
     fn boot_id(&self) -> Option<String>;
+    /// When this system booted, wall-clock ms since the epoch (Linux: `btime` of `/proc/stat`).
+    /// Lets the lock tell a file last written before the reboot; `None` where unknown.
+    fn boot_time_ms(&self) -> Option<u64> {
+        None
+    }
     /// When the process started, in an opaque unit stable for the life of the process (Linux:
     /// field 22 of `/proc/<pid>/stat`). Used to tell a live holder from a reused PID.
     fn process_start(&self, pid: u32) -> Option<u64>;

@@ -16,8 +16,8 @@
 //! The lock path therefore never names an empty, half-written or unlocked file: `link` publishes
 //! an inode that is already written and already kernel-locked. (The record is not fsynced: it only
 //! matters while its writer lives, and a crash of the writer alone does not lose page-cache data.
-//! After a power cut every holder is dead anyway; a record lost by it reads as unparseable, which
-//! the rules below clear after `stale_ms`.)
+//! After a power cut every holder is dead anyway; a record lost by it reads as unparseable, and
+//! a file last written before the boot is reaped at once (rules below).)
 //!
 //! ## Contention (`link` said EEXIST)
 //! ```text
@@ -37,8 +37,9 @@
 //! - otherwise (a holder without kernel locks: the WebAssembly backend; or a waiter that cannot
 //!   probe them): dead if its pid is gone, or alive with another start time (pid reuse);
 //! - an unparseable record: never published by this protocol (see above), so it is a foreign
-//!   writer's or a power cut's leftover; treated like a foreign host's: stale after `stale_ms` of
-//!   seeing the same bytes on the same inode.
+//!   writer's or a power cut's leftover. Unlocked and last modified before this system booted
+//!   (Linux: `btime` of `/proc/stat`): dead at once. Otherwise treated like a foreign host's:
+//!   stale after `stale_ms` of seeing the same bytes on the same inode.
 //!
 //! ## Reaping (serialised under a guard file)
 //! ```text
@@ -652,6 +653,11 @@ fn judge<F: Fs>(
         }
     };
     let Some(r) = record else {
+        // Unlocked and last written before this system booted: the leftover of a power cut (the
+        // record is not fsynced), and no process from before the boot can hold it.
+        if locked && fs.boot_time_ms().is_some_and(|boot| fm.mtime_ms < boot) {
+            return Ok(());
+        }
         return stale_after(slot, format!("raw:{}:{}:{:016x}", fm.dev, fm.ino, fnv1a(bytes)), "unreadable");
     };
     let same_boot = same_kernel(r, me);

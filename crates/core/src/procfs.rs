@@ -14,6 +14,12 @@ pub fn boot_id(content: &str) -> Option<String> {
     Some(content.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// The `btime` line of `/proc/stat` (when the system booted, seconds since the epoch), in ms.
+pub fn stat_boot_time_ms(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("btime "))?;
+    line[6..].trim().parse::<u64>().ok().map(|s| s * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -23,5 +29,7 @@ mod tests {
         assert_eq!(super::stat_start_time("123 (x) S 1"), None);
         assert_eq!(super::boot_id(" 1234-abcd\n").as_deref(), Some("1234-abcd"));
         assert_eq!(super::boot_id("\n"), None);
+        assert_eq!(super::stat_boot_time_ms("cpu 1 2\nbtime 1764000000\nprocesses 5\n"), Some(1_764_000_000_000));
+        assert_eq!(super::stat_boot_time_ms("cpu 1 2\n"), None);
     }
 }

@@ -403,6 +403,33 @@ fn foreign_host_and_unreadable_records_are_stale_only_after_stale_ms_of_our_cloc
 }
 
 #[test]
+fn an_unreadable_lock_last_written_before_this_boot_is_reaped_at_once() {
+    // A power cut while the lock was held can leave the lock file empty (its record is not
+    // fsynced). Unlocked and older than the boot, it cannot belong to a live process.
+    let Some(boot) = OsFs.boot_time_ms() else {
+        eprintln!("skipped: this platform does not report its boot time");
+        return;
+    };
+    let dir = tmpdir("preboot");
+    let l = format!("{dir}/a.lock");
+    let opts = LockOptions::default(); // stale_ms 30 s: waiting it out would fail the test
+    for text in ["", "{\"pid\":"] {
+        assert!(plant(&l, text));
+        let before_boot = std::time::UNIX_EPOCH + std::time::Duration::from_millis(boot - 3_600_000);
+        std::fs::File::options().write(true).open(&l).unwrap().set_modified(before_boot).unwrap();
+        match lock::try_acquire(&OsFs, &Me::of(&OsFs), &l, &opts, &mut Seen::default()).unwrap() {
+            Attempt::Acquired(h) => lock::release(&OsFs, h).unwrap(),
+            Attempt::Busy(b) => panic!("a pre-boot unreadable lock was not reaped: {b:?}"),
+        }
+        // The same bytes written after the boot are respected until stale_ms.
+        assert!(plant(&l, text));
+        let b = busy(&OsFs, &l, &opts, &mut Seen::default());
+        assert_eq!(b.state, "unreadable");
+        std::fs::remove_file(&l).unwrap();
+    }
+}
+
+#[test]
 fn release_reports_compromised_and_removes_nothing_foreign() {
     let dir = tmpdir("comp");
     let l = format!("{dir}/a.lock");

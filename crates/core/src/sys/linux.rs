@@ -37,6 +37,11 @@ pub(crate) fn link_file(file: &std::fs::File, to: &str) -> std::io::Result<()> {
 
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot). The command name in
 /// field 2 may contain spaces and parentheses, so fields are counted after the last `)`.
+/// When the system booted (`btime` of `/proc/stat`), ms since the epoch.
+pub(crate) fn boot_time_ms() -> Option<u64> {
+    crate::procfs::stat_boot_time_ms(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
 pub(crate) fn process_start(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_start(&stat)

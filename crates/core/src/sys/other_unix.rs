@@ -6,6 +6,10 @@ pub(crate) fn boot_id() -> Option<String> {
     None
 }
 
+pub(crate) fn boot_time_ms() -> Option<u64> {
+    None
+}
+
 pub(crate) fn process_start(_pid: u32) -> Option<u64> {
     None
 }

@@ -278,6 +278,10 @@ impl Fs for OsFs {
         os::boot_id()
     }
 
+    fn boot_time_ms(&self) -> Option<u64> {
+        os::boot_time_ms()
+    }
+
     fn process_start(&self, pid: u32) -> Option<u64> {
         os::process_start(pid)
     }
