@@ -22,7 +22,7 @@
 //! ```
 
 use durable_fs_core::batch::{atomic_write_many, Entry};
-use durable_fs_core::sim::crash::{check_write, explore, recover_write, CrashState, WriteCase};
+use durable_fs_core::sim::crash::{check_write, explore, recover_write, CrashState, Explored, WriteCase};
 use durable_fs_core::sim::replay::{normalize, replay};
 use durable_fs_core::sim::{Image, SimFs};
 use durable_fs_core::write::{atomic_write, WriteOptions};
@@ -79,18 +79,22 @@ fn check_write_cmd(a: &[String]) -> Result<(), String> {
     sim.set_umask(octal(umask)?);
     let opts = WriteOptions { mode: Some(case.mode), mkdir, ..Default::default() };
     atomic_write(&sim, target, &case.new, &opts).map_err(|e| format!("simulated write failed: {e}"))?;
-    let (real_order, sim_order) = (normalize(&real.trace(), root), normalize(&sim.trace(), root));
+    report(replayed, log.len(), &result, &normalize(&real.trace(), root), &normalize(&sim.trace(), root));
+    Ok(())
+}
+
+/// Prints one check's result as JSON: the explored states, the violations, and whether the real
+/// (replayed) and the simulated system-call orders match.
+fn report(replayed: usize, ops: usize, result: &Explored, real_order: &[String], sim_order: &[String]) {
     println!(
-        "{{\"replayed\":{replayed},\"ops\":{},\"states\":{},\"distinct\":{},\"violations\":{},\"orderMatch\":{},\"realOrder\":{},\"simOrder\":{}}}",
-        log.len(),
+        "{{\"replayed\":{replayed},\"ops\":{ops},\"states\":{},\"distinct\":{},\"violations\":{},\"orderMatch\":{},\"realOrder\":{},\"simOrder\":{}}}",
         result.states,
         result.distinct,
         json_list(&result.violations),
         real_order == sim_order,
-        json_list(&real_order),
-        json_list(&sim_order)
+        json_list(real_order),
+        json_list(sim_order)
     );
-    Ok(())
 }
 
 fn check_many_cmd(a: &[String]) -> Result<(), String> {
@@ -129,17 +133,7 @@ fn check_many_cmd(a: &[String]) -> Result<(), String> {
     sim.set_umask(octal(umask)?);
     let entries: Vec<Entry> = cases.iter().map(|c| Entry { path: &c.target, data: &c.new, mode: Some(c.mode) }).collect();
     atomic_write_many(&sim, &entries, &WriteOptions::default()).map_err(|e| format!("simulated batch failed: {e}"))?;
-    let (real_order, sim_order) = (normalize(&real.trace(), root), normalize(&sim.trace(), root));
-    println!(
-        "{{\"replayed\":{replayed},\"ops\":{},\"states\":{},\"distinct\":{},\"violations\":{},\"orderMatch\":{},\"realOrder\":{},\"simOrder\":{}}}",
-        log.len(),
-        result.states,
-        result.distinct,
-        json_list(&result.violations),
-        real_order == sim_order,
-        json_list(&real_order),
-        json_list(&sim_order)
-    );
+    report(replayed, log.len(), &result, &normalize(&real.trace(), root), &normalize(&sim.trace(), root));
     Ok(())
 }
 

@@ -235,15 +235,7 @@ pub fn explore(base: &Image, log: &[Op], returned_ok: bool, mut check: impl FnMu
         loop {
             let fates: Vec<Fate> = idx.iter().zip(&options).map(|(i, o)| o[*i]).collect();
             let image = apply(base, log, &fates);
-            out.states += 1;
-            let returned = returned_ok && k == log.len();
-            if seen.insert((image.describe(), returned)) {
-                out.distinct += 1;
-                let st = CrashState { image, crash_at: k, returned_ok: returned, fates };
-                if let Err(why) = check(&st) {
-                    out.violations.push(format!("{why} [{}]", st.explain(log)));
-                }
-            }
+            visit(&mut out, &mut seen, log, image, k, returned_ok, fates, &mut check);
             // Next combination (odometer).
             let mut j = 0;
             while j < k {
@@ -262,6 +254,30 @@ pub fn explore(base: &Image, log: &[Op], returned_ok: bool, mut check: impl FnMu
     out
 }
 
+/// Counts one explored state and, the first time it is seen (with the same "returned" flag),
+/// checks it and records a violation with the ops that led to it.
+#[allow(clippy::too_many_arguments)]
+fn visit(
+    out: &mut Explored,
+    seen: &mut BTreeSet<(String, bool)>,
+    log: &[Op],
+    image: Image,
+    k: usize,
+    returned_ok: bool,
+    fates: Vec<Fate>,
+    check: &mut impl FnMut(&CrashState) -> Result<(), String>,
+) {
+    out.states += 1;
+    let returned = returned_ok && k == log.len();
+    if seen.insert((image.describe(), returned)) {
+        out.distinct += 1;
+        let st = CrashState { image, crash_at: k, returned_ok: returned, fates };
+        if let Err(why) = check(&st) {
+            out.violations.push(format!("{why} [{}]", st.explain(log)));
+        }
+    }
+}
+
 /// The states a process crash (SIGKILL, no power cut) can leave: every op issued before the crash
 /// is applied (the page cache survives), nothing after it. One state per crash point.
 pub fn explore_process_crash(
@@ -275,15 +291,7 @@ pub fn explore_process_crash(
     for k in 0..=log.len() {
         let fates = vec![Fate::Applied; k];
         let image = apply(base, log, &fates);
-        out.states += 1;
-        let returned = returned_ok && k == log.len();
-        if seen.insert((image.describe(), returned)) {
-            out.distinct += 1;
-            let st = CrashState { image, crash_at: k, returned_ok: returned, fates };
-            if let Err(why) = check(&st) {
-                out.violations.push(format!("{why} [{}]", st.explain(log)));
-            }
-        }
+        visit(&mut out, &mut seen, log, image, k, returned_ok, fates, &mut check);
     }
     out
 }
