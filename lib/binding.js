@@ -2,8 +2,6 @@
 // Picks the backend: the native addon for this platform when one fits, else the WebAssembly build.
 // DURABLE_FS_BACKEND=native|wasm forces one (and fails loudly if it cannot load).
 
-const path = require('node:path')
-
 function isMusl () {
   if (process.platform !== 'linux') return false
   try {
@@ -27,35 +25,60 @@ function platformSuffix () {
   return `${platform}-${arch}`
 }
 
-// Whether a prebuilt binary for this platform is installed: the file next to the package, or the
-// platform package (durable-fs-<suffix>) resolvable from here. Only then is a failed load worth a warning.
-function prebuiltPresent (suffix) {
-  if (require('node:fs').existsSync(path.join(__dirname, '..', `durable-fs.${suffix}.node`))) return true
-  try {
-    require.resolve(`durable-fs-${suffix}`)
-    return true
-  } catch {
-    return false
+// The native binary for a platform, by literal requires (one pair per target, as napi-rs generated
+// loaders do) inside try blocks, so that bundlers see them: esbuild `--loader:.node=copy` and webpack's
+// node-loader carry the binary, and a missing platform package is not a bundling error. First the
+// file next to the package, then the platform package; `failed(name, error)` hears each miss.
+function requireNative (suffix, failed) {
+  switch (suffix) {
+    case 'linux-x64-gnu':
+      try { return require('../durable-fs.linux-x64-gnu.node') } catch (e) { failed('durable-fs.linux-x64-gnu.node', e) }
+      try { return require('durable-fs-linux-x64-gnu') } catch (e) { failed('durable-fs-linux-x64-gnu', e) }
+      return null
+    case 'linux-arm64-gnu':
+      try { return require('../durable-fs.linux-arm64-gnu.node') } catch (e) { failed('durable-fs.linux-arm64-gnu.node', e) }
+      try { return require('durable-fs-linux-arm64-gnu') } catch (e) { failed('durable-fs-linux-arm64-gnu', e) }
+      return null
+    case 'linux-x64-musl':
+      try { return require('../durable-fs.linux-x64-musl.node') } catch (e) { failed('durable-fs.linux-x64-musl.node', e) }
+      try { return require('durable-fs-linux-x64-musl') } catch (e) { failed('durable-fs-linux-x64-musl', e) }
+      return null
+    case 'linux-arm64-musl':
+      try { return require('../durable-fs.linux-arm64-musl.node') } catch (e) { failed('durable-fs.linux-arm64-musl.node', e) }
+      try { return require('durable-fs-linux-arm64-musl') } catch (e) { failed('durable-fs-linux-arm64-musl', e) }
+      return null
+    case 'darwin-x64':
+      try { return require('../durable-fs.darwin-x64.node') } catch (e) { failed('durable-fs.darwin-x64.node', e) }
+      try { return require('durable-fs-darwin-x64') } catch (e) { failed('durable-fs-darwin-x64', e) }
+      return null
+    case 'darwin-arm64':
+      try { return require('../durable-fs.darwin-arm64.node') } catch (e) { failed('durable-fs.darwin-arm64.node', e) }
+      try { return require('durable-fs-darwin-arm64') } catch (e) { failed('durable-fs-darwin-arm64', e) }
+      return null
+    case 'win32-x64-msvc':
+      try { return require('../durable-fs.win32-x64-msvc.node') } catch (e) { failed('durable-fs.win32-x64-msvc.node', e) }
+      try { return require('durable-fs-win32-x64-msvc') } catch (e) { failed('durable-fs-win32-x64-msvc', e) }
+      return null
+    default:
+      return null
   }
 }
 
 function loadNative () {
   const suffix = platformSuffix()
   const errors = []
-  const candidates = [
-    path.join(__dirname, '..', `durable-fs.${suffix}.node`),
-    `durable-fs-${suffix}`
-  ]
-  for (const c of candidates) {
-    try {
-      return { binding: require(c), suffix }
-    } catch (e) {
-      errors.push(`${c}: ${e.message.split('\n')[0]}`)
-    }
-  }
+  // A prebuilt binary is present when a candidate exists but fails to load (a dlopen error, not
+  // "cannot find module"): only then is the fallback worth a warning.
+  let prebuiltPresent = false
+  const binding = requireNative(suffix, (name, e) => {
+    if (e.code !== 'MODULE_NOT_FOUND') prebuiltPresent = true
+    errors.push(`${name}: ${String(e.message).split('\n')[0]}`)
+  })
+  if (binding) return { binding, suffix }
+  if (errors.length === 0) errors.push('no prebuilt target for this platform')
   const e = new Error(`durable-fs: no native binary for ${suffix}:\n  ${errors.join('\n  ')}`)
   e.code = 'ERR_DURABLE_FS_NO_NATIVE'
-  e.prebuiltPresent = prebuiltPresent(suffix)
+  e.prebuiltPresent = prebuiltPresent
   throw e
 }
 
