@@ -34,6 +34,7 @@
 //!   never affected. [`write::sweep_temp_files`] removes them.
 
 pub mod batch;
+pub mod blocking;
 pub mod dir;
 pub mod error;
 pub mod fs;
