@@ -37,6 +37,15 @@ export interface DurableFsError extends Error {
 export declare const backend: 'native' | 'wasm'
 
 /**
+ * Why the native addon is not in use when the WebAssembly fallback was chosen automatically: the
+ * load error (code `ERR_DURABLE_FS_NO_NATIVE`, message naming each candidate tried). `null` when the
+ * native addon loaded or a backend was forced with `DURABLE_FS_BACKEND`. When a prebuilt binary for
+ * this platform is installed but fails to load, a warning with code `DURABLE_FS_NATIVE_UNAVAILABLE`
+ * is also emitted once (`process.emitWarning`); set `DURABLE_FS_BACKEND=wasm` to silence it.
+ */
+export declare const backendError: (Error & { code: 'ERR_DURABLE_FS_NO_NATIVE' }) | null
+
+/**
  * Replaces `file` with `data` atomically and durably: a unique O_EXCL temp file in the same
  * directory, every byte written, mode and owner set, fsync, rename, directory fsync. After a crash
  * the file is the complete old or the complete new content. Same-path calls apply in call order.

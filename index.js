@@ -2,13 +2,14 @@
 // durable-fs: crash-safe atomic file writes and race-free lock files for Node.js.
 // Public API; each area lives in lib/<area>.js, the backend is chosen in lib/binding.js.
 
-const { backend } = require('./lib/binding')
+const { backend, backendError } = require('./lib/binding')
 const write = require('./lib/write')
 const batch = require('./lib/batch')
 const dir = require('./lib/dir')
 const log = require('./lib/log')
 
 module.exports.backend = backend
+module.exports.backendError = backendError
 module.exports.atomicWriteFile = write.atomicWriteFile
 module.exports.atomicWriteFileSync = write.atomicWriteFileSync
 module.exports.secureWriteFile = write.secureWriteFile

@@ -3,6 +3,7 @@ import api from './index.js'
 
 export const {
   backend,
+  backendError,
   atomicWriteFile,
   atomicWriteFileSync,
   secureWriteFile,

@@ -27,6 +27,18 @@ function platformSuffix () {
   return `${platform}-${arch}`
 }
 
+// Whether a prebuilt binary for this platform is installed: the file next to the package, or the
+// platform package (durable-fs-<suffix>) resolvable from here. Only then is a failed load worth a warning.
+function prebuiltPresent (suffix) {
+  if (require('node:fs').existsSync(path.join(__dirname, '..', `durable-fs.${suffix}.node`))) return true
+  try {
+    require.resolve(`durable-fs-${suffix}`)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function loadNative () {
   const suffix = platformSuffix()
   const errors = []
@@ -43,6 +55,7 @@ function loadNative () {
   }
   const e = new Error(`durable-fs: no native binary for ${suffix}:\n  ${errors.join('\n  ')}`)
   e.code = 'ERR_DURABLE_FS_NO_NATIVE'
+  e.prebuiltPresent = prebuiltPresent(suffix)
   throw e
 }
 
@@ -50,23 +63,40 @@ function loadWasm () {
   return { binding: require('../wasm/durable_fs_wasm.js'), suffix: 'wasm32' }
 }
 
+// The warning for a prebuilt binary that exists but does not load: said once per process, with a code.
+const WARNING_CODE = 'DURABLE_FS_NATIVE_UNAVAILABLE'
+
+function warnFallback (nativeError) {
+  process.emitWarning(
+    `durable-fs: the native binary for this platform is installed but did not load, so the WebAssembly ` +
+    `fallback is used (no kernel locks, slower).\n${nativeError.message}\n` +
+    'Fix: reinstall durable-fs for this platform and runtime (npm rebuild / reinstall without --no-optional; ' +
+    'in a bundle, carry the .node file; in Electron, asarUnpack it). ' +
+    'To choose WebAssembly on purpose and silence this warning, set DURABLE_FS_BACKEND=wasm.',
+    { type: 'Warning', code: WARNING_CODE }
+  )
+}
+
 function load () {
   const forced = process.env.DURABLE_FS_BACKEND
-  if (forced === 'native') return { ...loadNative(), backend: 'native' }
-  if (forced === 'wasm') return { ...loadWasm(), backend: 'wasm' }
+  if (forced === 'native') return { ...loadNative(), backend: 'native', backendError: null }
+  if (forced === 'wasm') return { ...loadWasm(), backend: 'wasm', backendError: null }
   if (forced) throw new Error(`durable-fs: DURABLE_FS_BACKEND must be "native" or "wasm", not ${JSON.stringify(forced)}`)
   let nativeError
   try {
-    return { ...loadNative(), backend: 'native' }
+    return { ...loadNative(), backend: 'native', backendError: null }
   } catch (e) {
     nativeError = e
   }
+  let wasm
   try {
-    return { ...loadWasm(), backend: 'wasm' }
+    wasm = loadWasm()
   } catch (e) {
     nativeError.message += `\nand the WebAssembly fallback failed to load: ${e.message}`
     throw nativeError
   }
+  if (nativeError.prebuiltPresent) warnFallback(nativeError)
+  return { ...wasm, backend: 'wasm', backendError: nativeError }
 }
 
-module.exports = { ...load(), platformSuffix, isMusl }
+module.exports = { ...load(), platformSuffix, isMusl, WARNING_CODE }

@@ -158,6 +158,12 @@ pub trait Fs {
     fn sleep_ms(&self, ms: u64);
     /// Whether [`Fs::try_lock`] works here.
     fn kernel_locks(&self) -> bool;
+    /// Whether the directory `dir` is on a file system other hosts share ([`crate::netfs`]): there
+    /// the lock protocol identifies its files by content, not inode numbers, and trusts no kernel
+    /// lock across hosts. `false` when unknown.
+    fn network_fs(&self, _dir: &str) -> bool {
+        false
+    }
     /// Whether paths and semantics are Windows' (`\` separators, no directory fsync, no modes).
     fn windows(&self) -> bool {
         false

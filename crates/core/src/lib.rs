@@ -28,7 +28,10 @@
 //! See [`write`] and [`lock`] for the exact system-call sequences.
 //!
 //! ## Limits
-//! - Network file systems: rename atomicity and fsync semantics are the server's.
+//! - Network file systems: rename atomicity and fsync semantics are the server's. Locks there
+//!   ([`netfs`]) identify their files by the record's nonce and judge a holder on another host by
+//!   `stale_ms`: a hold longer than `stale_ms` can be taken over by another host (its release then
+//!   reports `ECOMPROMISED`).
 //! - Windows: no POSIX modes, no directory fsync (`MoveFileExW` with `MOVEFILE_WRITE_THROUGH`).
 //! - A crash can leave a temp file (`.name.<hex>.dfstmp`) beside the target; the target itself is
 //!   never affected. [`write::sweep_temp_files`] removes them.
@@ -42,6 +45,7 @@ pub mod group;
 pub mod lock;
 pub mod lock_queue;
 pub mod log;
+pub mod netfs;
 pub mod procfs;
 pub mod write;
 

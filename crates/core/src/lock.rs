@@ -213,6 +213,9 @@ pub struct Held<T> {
     file: T,
     dev: u64,
     ino: u64,
+    /// On a network file system ([`crate::netfs`]): the lock file is identified by its record's
+    /// nonce, not by `dev`/`ino` (the client's numbers, which need not follow a `link`).
+    net: bool,
 }
 
 #[cfg(test)]
@@ -228,7 +231,7 @@ impl Held<()> {
             acquired_at: 0,
             version: String::new(),
         };
-        Held { path: path.to_string(), record, file: (), dev: 0, ino: 0 }
+        Held { path: path.to_string(), record, file: (), dev: 0, ino: 0, net: false }
     }
 }
 
@@ -297,12 +300,19 @@ pub enum Status {
 pub struct Seen {
     lock: Slot,
     guard: Slot,
+    /// Whether the lock's directory is on a network file system, asked once per waiter.
+    net: Option<bool>,
 }
 
 impl Seen {
     /// Whether nothing is being timed (no need to keep this value).
     pub fn is_empty(&self) -> bool {
         self.lock.key.is_empty() && self.guard.key.is_empty()
+    }
+
+    /// Whether `lock` is on a network file system (asked of `fs` once, then remembered).
+    fn network<F: Fs>(&mut self, fs: &F, lock: &str) -> bool {
+        *self.net.get_or_insert_with(|| fs.network_fs(path::split(lock, fs.windows()).0))
     }
 }
 
@@ -366,11 +376,31 @@ pub fn release<F: Fs>(fs: &F, held: Held<F::File>) -> Result<()> {
 /// Whether we still hold the lock: the lock path names the inode we keep open. `ECOMPROMISED`
 /// otherwise.
 pub fn verify<F: Fs>(fs: &F, held: &Held<F::File>) -> Result<()> {
+    if held.net {
+        return verify_by_record(fs, held);
+    }
     match fs.lstat(&held.path) {
         Ok(m) if m.dev == held.dev && m.ino == held.ino => Ok(()),
         Ok(_) => Err(compromised(held, "the lock file now belongs to another holder")),
         Err(e) if e.is("ENOENT") => Err(compromised(held, "the lock file was removed")),
         Err(e) => Err(e),
+    }
+}
+
+/// [`verify`] on a network file system: the lock path must still hold our record (same nonce,
+/// pid and host). Inode numbers there are the client's and say nothing about identity.
+fn verify_by_record<F: Fs>(fs: &F, held: &Held<F::File>) -> Result<()> {
+    let file = match fs.open_read(&held.path) {
+        Ok(f) => f,
+        Err(e) if e.is("ENOENT") => return Err(compromised(held, "the lock file was removed")),
+        Err(e) => return Err(e),
+    };
+    let bytes = fs.read_all(&file);
+    let _ = fs.close(file);
+    let mine = &held.record;
+    match Record::parse(&bytes?) {
+        Some(r) if r.nonce == mine.nonce && r.pid == mine.pid && r.host == mine.host => Ok(()),
+        _ => Err(compromised(held, "the lock file now belongs to another holder")),
     }
 }
 
@@ -488,6 +518,8 @@ fn publish<F: Fs>(fs: &F, me: &Me, lock: &str) -> Result<Option<Held<F::File>>> 
     if let Some(outcome) = publish_anon(fs, me, lock, dir)? {
         return Ok(outcome);
     }
+    // Only file systems without unnamed files get here; every network file system is among them.
+    let net = fs.network_fs(dir);
     for _ in 0..32 {
         let nonce = format!("{:016x}", fs.random());
         let stage = path::join(dir, &stage_name(name, &nonce), win);
@@ -524,7 +556,7 @@ fn publish<F: Fs>(fs: &F, me: &Me, lock: &str) -> Result<Option<Held<F::File>>> 
         match fs.link(&stage, lock) {
             Ok(()) => {
                 let _ = fs.unlink(&stage);
-                return Ok(Some(Held { path: lock.to_string(), record, file, dev: m.dev, ino: m.ino }));
+                return Ok(Some(Held { path: lock.to_string(), record, file, dev: m.dev, ino: m.ino, net }));
             }
             Err(e) => {
                 let _ = fs.close(file);
@@ -570,7 +602,8 @@ fn publish_anon<F: Fs>(fs: &F, me: &Me, lock: &str, dir: &str) -> Result<Option<
         return Ok(None);
     }
     match fs.link_file(&file, lock) {
-        Ok(()) => Ok(Some(Some(Held { path: lock.to_string(), record, file, dev: m.dev, ino: m.ino }))),
+        // A file system with unnamed files is local (no network file system has them).
+        Ok(()) => Ok(Some(Some(Held { path: lock.to_string(), record, file, dev: m.dev, ino: m.ino, net: false }))),
         Err(e) => {
             let _ = fs.close(file);
             if e.is("EEXIST") {
@@ -622,7 +655,8 @@ fn inspect<F: Fs>(fs: &F, me: &Me, lock: &str, opts: &LockOptions, seen: &mut Se
         }
         let bytes = fs.read_all(&file)?;
         let record = Record::parse(&bytes);
-        let verdict = judge(fs, me, opts.stale_ms, &mut seen.lock, record.as_ref(), &bytes, &fm, locked);
+        let net = seen.network(fs, lock);
+        let verdict = judge(fs, me, opts.stale_ms, &mut seen.lock, record.as_ref(), &bytes, &fm, locked, net);
         match verdict {
             Err(state) => Ok(Inspect::Busy(Busy::of(record, &bytes, state))),
             Ok(()) if !reap => Ok(Inspect::Stale(Busy::of(record, &bytes, "dead"))),
@@ -634,6 +668,9 @@ fn inspect<F: Fs>(fs: &F, me: &Me, lock: &str, opts: &LockOptions, seen: &mut Se
 }
 
 /// `Ok(())` when the holder of `record` is dead or stale; `Err(state)` when it must be left alone.
+/// `locked`: we hold the kernel lock on the file; `net`: it is on a network file system, where
+/// that kernel lock proves nothing (another client's lock is invisible) and its mtime is another
+/// machine's clock.
 #[allow(clippy::too_many_arguments)]
 fn judge<F: Fs>(
     fs: &F,
@@ -644,7 +681,9 @@ fn judge<F: Fs>(
     bytes: &[u8],
     fm: &Meta,
     locked: bool,
+    net: bool,
 ) -> std::result::Result<(), &'static str> {
+    let locked = locked && !net;
     let stale_after = |slot: &mut Slot, key: String, state: &'static str| {
         if slot.elapsed(&key, fs.monotonic_ms()) >= stale_ms {
             Ok(())
@@ -744,7 +783,8 @@ fn clear_guard<F: Fs>(fs: &F, me: &Me, guard: &str, opts: &LockOptions, seen: &m
         let bytes = fs.read_all(&gf)?;
         let record = Record::parse(&bytes);
         let stale_ms = if record.is_some() { opts.stale_ms } else { GUARD_GRACE_MS };
-        if judge(fs, me, stale_ms, &mut seen.guard, record.as_ref(), &bytes, &fm, locked).is_err() {
+        let net = seen.network(fs, guard);
+        if judge(fs, me, stale_ms, &mut seen.guard, record.as_ref(), &bytes, &fm, locked, net).is_err() {
             return Ok(reaping());
         }
         match fs.lstat(guard) {

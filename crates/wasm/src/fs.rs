@@ -359,6 +359,17 @@ impl Fs for NodeFs {
         false
     }
 
+    fn network_fs(&self, dir: &str) -> bool {
+        let p = platform();
+        if p.windows {
+            return durable_fs_core::netfs::is_unc_path(dir);
+        }
+        // Node's `type` is Linux's f_type; elsewhere the numbers carry no file system name.
+        p.linux
+            && node::statfs_sync(if dir.is_empty() { "." } else { dir })
+                .is_ok_and(|s| durable_fs_core::netfs::is_network_magic(s.fs_type() as i64 as u64))
+    }
+
     fn windows(&self) -> bool {
         platform().windows
     }

@@ -51,6 +51,9 @@ extern "C" {
     pub fn mkdir_sync(path: &str, mode: u32) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = readdirSync, catch)]
     pub fn readdir_sync(path: &str) -> Result<Array, JsValue>;
+    /// `statfsSync(path)` (Node >= 18.15): the file system's `type` (Linux `f_type`).
+    #[wasm_bindgen(js_name = statfsSync, catch)]
+    pub fn statfs_sync(path: &str) -> Result<StatFs, JsValue>;
     /// `readFileSync(path, 'utf8')`, for `/proc` files.
     #[wasm_bindgen(js_name = readFileSync, catch)]
     pub fn read_file_string(path: &str, encoding: &str) -> Result<String, JsValue>;
@@ -86,6 +89,11 @@ extern "C" {
     pub fn performance_now() -> f64;
     #[wasm_bindgen(js_name = setImmediate)]
     pub fn set_immediate(f: &Function) -> JsValue;
+
+    /// A `fs.StatFs`.
+    pub type StatFs;
+    #[wasm_bindgen(method, getter, js_name = type)]
+    pub fn fs_type(this: &StatFs) -> f64;
 
     /// A `fs.Stats` of numbers (cheap; exact while `dev` and `ino` stay below 2^53).
     pub type Stats;

@@ -248,6 +248,11 @@ struct World {
     alive: BTreeSet<u32>,
     kernel_locks: bool,
     anon_files: bool,
+    /// A network file system as an sshfs client shows it: `network_fs` says so, no unnamed files,
+    /// and inode numbers are per path (the name a file was opened or stat'ed by), not per file.
+    network: bool,
+    /// What [`Fs::boot_time_ms`] reports (`None`, as on systems without `/proc/stat`, unless set).
+    boot_time: Option<u64>,
 }
 
 /// The simulated file system (a handle on a shared world, as one process).
@@ -286,6 +291,8 @@ impl SimFs {
             alive: BTreeSet::from([100]),
             kernel_locks: true,
             anon_files: true,
+            network: false,
+            boot_time: None,
         };
         SimFs { w: Rc::new(RefCell::new(world)), pid: 100 }
     }
@@ -353,6 +360,20 @@ impl SimFs {
     /// Whether [`Fs::create_anon`] works (Linux `O_TMPFILE`; on by default).
     pub fn set_anon_files(&self, on: bool) {
         self.w.borrow_mut().anon_files = on;
+    }
+
+    /// Sets what [`Fs::boot_time_ms`] reports.
+    pub fn set_boot_time_ms(&self, at: Option<u64>) {
+        self.w.borrow_mut().boot_time = at;
+    }
+
+    /// Makes the world a network file system as an sshfs client sees it (see `World::network`).
+    pub fn set_network(&self, on: bool) {
+        let mut w = self.w.borrow_mut();
+        w.network = on;
+        if on {
+            w.anon_files = false;
+        }
     }
 
     /// Opens an unnamed file in `dir` (`open(dir, O_TMPFILE)`), for [`replay`].
@@ -457,6 +478,16 @@ impl SimFs {
 
     fn meta_of(ino: u64, n: &Inode) -> Meta {
         Meta { kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, dev: 1, ino, size: n.data.len() as u64, mtime_ms: n.mtime_ms }
+    }
+
+    /// [`SimFs::meta_of`] as seen through the name `p`: on a network world the inode number is
+    /// the name's (an sshfs node id), whatever file it names now.
+    fn meta_named(w: &World, ino: u64, p: &str) -> Meta {
+        let mut m = Self::meta_of(ino, &w.img.inodes[&ino]);
+        if w.network {
+            m.ino = p.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+        }
+        m
     }
 
     /// Opens a directory (`open(dir, O_RDONLY|O_DIRECTORY)`), for [`replay`].
@@ -598,7 +629,7 @@ impl Fs for SimFs {
     fn fstat(&self, f: &SimFile) -> Result<Meta> {
         let o = self.open_of(f, "fstat")?;
         let w = self.w.borrow();
-        Ok(Self::meta_of(o.ino, &w.img.inodes[&o.ino]))
+        Ok(Self::meta_named(&w, o.ino, &o.path))
     }
 
     fn ftruncate(&self, f: &SimFile, len: u64) -> Result<()> {
@@ -639,7 +670,7 @@ impl Fs for SimFs {
         self.check_parent(p, "lstat")?;
         let w = self.w.borrow();
         let ino = *w.img.names.get(p).ok_or_else(|| os_err("ENOENT", "lstat", p))?;
-        Ok(Self::meta_of(ino, &w.img.inodes[&ino]))
+        Ok(Self::meta_named(&w, ino, p))
     }
 
     fn readlink(&self, p: &str) -> Result<String> {
@@ -800,6 +831,14 @@ impl Fs for SimFs {
 
     fn kernel_locks(&self) -> bool {
         self.w.borrow().kernel_locks
+    }
+
+    fn boot_time_ms(&self) -> Option<u64> {
+        self.w.borrow().boot_time
+    }
+
+    fn network_fs(&self, _dir: &str) -> bool {
+        self.w.borrow().network
     }
 }
 

@@ -35,6 +35,22 @@ pub(crate) fn link_file(file: &std::fs::File, to: &str) -> std::io::Result<()> {
     }
 }
 
+/// Whether `dir` is on a network file system: `statfs(dir).f_type` judged by [`crate::netfs`].
+/// Unknown (an error) counts as local.
+pub(crate) fn network_fs(dir: &str) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir) else { return false };
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call and `st` is a writable buffer
+    // of the size statfs expects; the kernel writes it fully on success.
+    let r = unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) };
+    if r != 0 {
+        return false;
+    }
+    // SAFETY: statfs returned 0, so the buffer is initialised.
+    let st = unsafe { st.assume_init() };
+    crate::netfs::is_network_magic(st.f_type as u64)
+}
+
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot). The command name in
 /// field 2 may contain spaces and parentheses, so fields are counted after the last `)`.
 /// When the system booted (`btime` of `/proc/stat`), ms since the epoch.

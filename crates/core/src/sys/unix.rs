@@ -317,6 +317,10 @@ impl Fs for OsFs {
         true
     }
 
+    fn network_fs(&self, dir: &str) -> bool {
+        os::network_fs(if dir.is_empty() { "." } else { dir })
+    }
+
     fn dir_sync_group(&self) -> Option<&crate::group::DirSyncGroups> {
         Some(crate::group::DirSyncGroups::global())
     }

@@ -271,6 +271,10 @@ impl Fs for OsFs {
         true
     }
 
+    fn network_fs(&self, dir: &str) -> bool {
+        crate::netfs::is_unc_path(dir)
+    }
+
     fn windows(&self) -> bool {
         true
     }
