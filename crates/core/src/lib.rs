@@ -37,6 +37,7 @@
 //!   never affected. [`write::sweep_temp_files`] removes them.
 
 pub mod batch;
+pub mod blocking;
 pub mod dir;
 pub mod error;
 pub mod fs;
